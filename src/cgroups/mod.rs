@@ -1,0 +1,293 @@
+//! Cgroups: where the container's cgroup is, and a small manager that
+//! creates it, places processes in it and removes it. Step 1 applies only
+//! the device rules (v1); every other resource comes with steps 5 and 6.
+
+pub mod devices;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result, io_err};
+use crate::state::CgroupState;
+
+/// The parent cgroup of containers whose cgroupsPath is relative or absent.
+pub const DEFAULT_PARENT: &str = "husk";
+
+/// One mounted cgroup hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub mount_point: PathBuf,
+    /// The path inside the hierarchy that is the mount's root (usually "/").
+    pub root: String,
+    /// Controllers of a v1 hierarchy (`name=systemd` included); empty for cgroup2.
+    pub controllers: Vec<String>,
+    pub v2: bool,
+}
+
+/// Parse /proc/self/mountinfo for cgroup hierarchies.
+pub fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        if pre.len() < 5 || post.len() < 3 {
+            continue;
+        }
+        let (root, mp) = (pre[3], unescape(pre[4]));
+        match post[0] {
+            "cgroup2" => out.push(Hierarchy {
+                mount_point: mp.into(),
+                root: root.to_string(),
+                controllers: Vec::new(),
+                v2: true,
+            }),
+            "cgroup" => {
+                let controllers = post[2]
+                    .split(',')
+                    .filter(|o| {
+                        !matches!(*o, "rw" | "ro")
+                            && !o.starts_with("release_agent")
+                            && *o != "clone_children"
+                            && *o != "noprefix"
+                            && *o != "xattr"
+                            && *o != "cpuset_v2_mode"
+                    })
+                    .map(str::to_string)
+                    .collect();
+                out.push(Hierarchy {
+                    mount_point: mp.into(),
+                    root: root.to_string(),
+                    controllers,
+                    v2: false,
+                })
+            }
+            _ => {}
+        }
+    }
+    // A hierarchy mounted twice is used once.
+    let mut seen: Vec<(Vec<String>, bool)> = Vec::new();
+    out.retain(|h| {
+        let key = (h.controllers.clone(), h.v2);
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The hierarchies of this host.
+pub fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let mi = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| io_err("read", "/proc/self/mountinfo", e))?;
+    Ok(parse_hierarchies(&mi))
+}
+
+/// Refuse a cgroupsPath husk cannot use: systemd's `slice:prefix:name` form
+/// (no systemd driver yet) and `..` components that would leave the hierarchy.
+pub fn check_path(p: &str) -> Result<()> {
+    if p.contains(':') {
+        return Err(Error::config(
+            "linux.cgroupsPath",
+            format!(
+                "{p:?} is in systemd's slice:prefix:name form, and the systemd cgroup driver is not supported yet"
+            ),
+        ));
+    }
+    if Path::new(p).components().any(|c| c == Component::ParentDir) {
+        return Err(Error::config(
+            "linux.cgroupsPath",
+            format!("{p:?} must not contain \"..\""),
+        ));
+    }
+    Ok(())
+}
+
+/// The absolute cgroup path (from the hierarchy root) a container uses.
+pub fn container_path(cgroups_path: Option<&str>, id: &str) -> String {
+    let raw = match cgroups_path {
+        Some(p) if p.starts_with('/') => p.to_string(),
+        Some(p) if !p.is_empty() => format!("/{DEFAULT_PARENT}/{p}"),
+        _ => format!("/{DEFAULT_PARENT}/{id}"),
+    };
+    let clean: Vec<&str> = raw
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    format!("/{}", clean.join("/"))
+}
+
+/// The directory of `path` in a hierarchy.
+pub fn dir_in(h: &Hierarchy, path: &str) -> PathBuf {
+    let rel = path
+        .strip_prefix(h.root.trim_end_matches('/'))
+        .unwrap_or(path);
+    h.mount_point.join(rel.trim_start_matches('/'))
+}
+
+/// Create the container's cgroup in every hierarchy (v1, v2 or both on a hybrid host).
+pub fn create(path: &str) -> Result<CgroupState> {
+    let mut st = CgroupState {
+        path: path.to_string(),
+        dirs: Vec::new(),
+        owned: false,
+    };
+    for h in hierarchies()? {
+        let dir = dir_in(&h, path);
+        let existed = dir.is_dir();
+        if let Err(e) = fs::create_dir_all(&dir) {
+            let err = io_err("mkdir", &dir, e);
+            let _ = remove(&st);
+            return Err(err.context("create cgroup"));
+        }
+        if !existed {
+            st.owned = true;
+        }
+        if h.controllers.iter().any(|c| c == "cpuset")
+            && let Err(e) = init_cpuset(&h.mount_point, &dir)
+        {
+            st.dirs.push(dir);
+            let _ = remove(&st);
+            return Err(e);
+        }
+        st.dirs.push(dir);
+    }
+    Ok(st)
+}
+
+/// A new v1 cpuset cgroup has empty `cpuset.cpus` and `cpuset.mems` and takes
+/// no task until they are set: copy them down from the nearest parent.
+fn init_cpuset(mount_point: &Path, dir: &Path) -> Result<()> {
+    let rel = dir.strip_prefix(mount_point).unwrap_or(Path::new(""));
+    let mut cur = mount_point.to_path_buf();
+    for c in rel.components() {
+        let parent = cur.clone();
+        cur.push(c);
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = cur.join(f);
+            let v = fs::read_to_string(&mine).map_err(|e| io_err("read", &mine, e))?;
+            if v.trim().is_empty() {
+                let from = parent.join(f);
+                let pv = fs::read_to_string(&from).map_err(|e| io_err("read", &from, e))?;
+                fs::write(&mine, pv.trim()).map_err(|e| io_err("write", &mine, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Place a process in every directory of the container's cgroup.
+pub fn add_process(st: &CgroupState, pid: i32) -> Result<()> {
+    for dir in &st.dirs {
+        let f = dir.join("cgroup.procs");
+        fs::write(&f, pid.to_string())
+            .map_err(|e| io_err("write", &f, e).context("join cgroup"))?;
+    }
+    Ok(())
+}
+
+/// Remove the container's cgroup directories (waiting briefly for exiting tasks).
+pub fn remove(st: &CgroupState) -> Result<()> {
+    let mut last = Ok(());
+    for dir in &st.dirs {
+        let mut tries = 0;
+        loop {
+            match fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(Errno::EBUSY as i32) && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => {
+                    last = Err(io_err("rmdir", dir, e));
+                    break;
+                }
+            }
+        }
+    }
+    last
+}
+
+/// Pids in the container's cgroup (from the first hierarchy that lists them).
+pub fn pids(st: &CgroupState) -> Vec<i32> {
+    for dir in &st.dirs {
+        if let Ok(s) = fs::read_to_string(dir.join("cgroup.procs")) {
+            return s.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
+pub fn is_frozen(st: &CgroupState) -> bool {
+    st.dirs.iter().any(|d| {
+        fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+            || fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+    })
+}
+
+/// The hierarchy directory of one v1 controller, if the container has it.
+pub fn v1_dir<'a>(st: &'a CgroupState, controller: &str) -> Option<&'a PathBuf> {
+    st.dirs.iter().find(|d| {
+        d.strip_prefix("/sys/fs/cgroup")
+            .ok()
+            .and_then(|r| r.components().next())
+            .is_some_and(|c| {
+                c.as_os_str()
+                    .to_str()
+                    .is_some_and(|s| s.split(',').any(|x| x == controller))
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn parses_hybrid_mountinfo() {
+        let h = parse_hierarchies(HYBRID);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(h[2].controllers, vec!["name=systemd"]);
+        assert!(h[3].v2);
+        assert_eq!(
+            dir_in(&h[1], "/husk/a"),
+            PathBuf::from("/sys/fs/cgroup/memory/husk/a")
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(container_path(None, "c1"), "/husk/c1");
+        assert_eq!(container_path(Some("x/y"), "c1"), "/husk/x/y");
+        assert_eq!(container_path(Some("/a//b/"), "c1"), "/a/b");
+        assert!(check_path("system.slice:husk:c1").is_err());
+        assert!(check_path("/a/../../b").is_err());
+        assert!(check_path("/a/b").is_ok());
+    }
+}

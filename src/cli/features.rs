@@ -1,0 +1,33 @@
+//! `husk features`: only what this husk really supports (runtime-spec features.md).
+
+use serde_json::{Value, json};
+
+use crate::init::mountopts;
+
+pub fn features() -> Value {
+    let mount_options: Vec<&str> = mountopts::KNOWN
+        .iter()
+        .copied()
+        .filter(|o| *o != "tmpcopyup")
+        .collect();
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": super::SPEC_VERSION,
+        "hooks": [],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "capabilities": crate::capabilities::supported_names(),
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
+            "seccomp": {"enabled": false},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}}
+        },
+        "annotations": {
+            "io.github.husk.version": env!("CARGO_PKG_VERSION"),
+            "io.github.husk.commit": option_env!("HUSK_COMMIT").unwrap_or("unknown")
+        }
+    })
+}

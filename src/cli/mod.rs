@@ -1,0 +1,441 @@
+//! The command line, as runc's: global flags before the verb, one small
+//! function per verb calling the library.
+
+mod features;
+mod spec_cmd;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::container::{self, CreateOpts};
+use crate::error::{Error, Result};
+use crate::logging;
+use crate::state::Root;
+
+/// husk's version line, `commit:` and `spec:` as runc prints them.
+pub fn version_text() -> String {
+    format!(
+        "husk version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("HUSK_COMMIT").unwrap_or("unknown"),
+        SPEC_VERSION
+    )
+}
+
+/// The runtime-spec version husk implements.
+pub const SPEC_VERSION: &str = "1.3.0";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "husk",
+    about = "an OCI container runtime",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// root directory for storage of container state
+    #[arg(long, default_value = "/run/husk", value_name = "DIR")]
+    root: PathBuf,
+    /// set the log file to write husk logs to (default is stderr)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// set the log format ('text' (default), or 'json')
+    #[arg(long = "log-format", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// enable debug logging
+    #[arg(long)]
+    debug: bool,
+    /// enable systemd cgroup support (a slice:prefix:name cgroupsPath is refused: no systemd driver yet)
+    #[arg(long = "systemd-cgroup")]
+    systemd_cgroup: bool,
+    /// ignore cgroup permission errors ('true', 'false', or 'auto')
+    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
+    rootless: Option<String>,
+    /// path to the criu binary (accepted for compatibility; checkpoint/restore is not supported)
+    #[arg(long, hide = true)]
+    criu: Option<String>,
+    /// print the version
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct CreateArgs {
+    /// path to the root of the bundle directory
+    #[arg(short = 'b', long, default_value = ".")]
+    bundle: PathBuf,
+    /// path to a unix socket that receives the pty master
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// file to write the process id to
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// do not use pivot root to jail the process inside the rootfs
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// pass N additional file descriptors (3..3+N) to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// container id
+    id: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// create a container
+    Create(CreateArgs),
+    /// start a created container
+    Start { id: String },
+    /// output the state of a container
+    State { id: String },
+    /// send a signal to the container's init process
+    Kill {
+        /// send the signal to all processes in the container
+        #[arg(short = 'a', long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// delete any resources held by the container
+    Delete {
+        /// kill the container if it is still running
+        #[arg(short = 'f', long)]
+        force: bool,
+        id: String,
+    },
+    /// create and run a container
+    Run {
+        /// detach from the container's process
+        #[arg(short = 'd', long)]
+        detach: bool,
+        /// do not delete the container after it exits
+        #[arg(long)]
+        keep: bool,
+        #[command(flatten)]
+        create: CreateArgs,
+    },
+    /// list containers started by husk with the given root
+    List {
+        /// table or json
+        #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// display only container ids
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// create a new specification file
+    Spec {
+        /// path to the root of the bundle directory
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        /// generate a configuration for a rootless container
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// show the enabled features
+    Features,
+    /// execute a new process inside a container (step 8)
+    #[command(hide = true)]
+    Exec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    #[command(hide = true)]
+    Ps {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    #[command(hide = true)]
+    Pause { id: String },
+    #[command(hide = true)]
+    Resume { id: String },
+    #[command(hide = true)]
+    Update {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    #[command(hide = true)]
+    Events {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    #[command(hide = true)]
+    Checkpoint {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    #[command(hide = true)]
+    Restore {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+}
+
+impl From<CreateArgs> for CreateOpts {
+    fn from(a: CreateArgs) -> Self {
+        CreateOpts {
+            id: a.id,
+            bundle: a.bundle,
+            pid_file: a.pid_file,
+            console_socket: a.console_socket,
+            no_pivot: a.no_pivot,
+            no_new_keyring: a.no_new_keyring,
+            preserve_fds: a.preserve_fds,
+            foreground: false,
+        }
+    }
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 1,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    if cli.version {
+        print!("{}", version_text());
+        return 0;
+    }
+    let format = if cli.log_format == "json" {
+        logging::Format::Json
+    } else {
+        logging::Format::Text
+    };
+    let to_file = match logging::init(cli.log.as_deref(), format, cli.debug) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("open log file {:?}: {e}", cli.log);
+            return 1;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One error line: in the log (stderr in runc's text format when there is no
+            // log file), and plainly on stderr when the log is a file.
+            log::error!("{e}");
+            if to_file {
+                let _ = writeln!(std::io::stderr(), "{e}");
+            }
+            1
+        }
+    }
+}
+
+fn check_rootless(v: &Option<String>) -> Result<()> {
+    let euid = nix::unistd::geteuid();
+    match v.as_deref() {
+        Some("true") => Err(Error::Msg(
+            "rootless mode is not supported by this husk yet".into(),
+        )),
+        Some("false") | Some("auto") | None if euid.is_root() => Ok(()),
+        Some("false") | Some("auto") | None => Err(Error::Msg(
+            "husk must run as root: rootless mode is not supported yet".into(),
+        )),
+        Some(other) => Err(Error::Msg(format!(
+            "invalid --rootless value {other:?}: want true, false or auto"
+        ))),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    let root = Root::new(&cli.root);
+    let Some(cmd) = cli.cmd else {
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        return Ok(0);
+    };
+    let _ = cli.criu;
+    if cli.systemd_cgroup {
+        log::debug!(
+            "--systemd-cgroup given: cgroupsPath in slice:prefix:name form will be refused"
+        );
+    }
+    match cmd {
+        Cmd::Create(a) => {
+            check_rootless(&cli.rootless)?;
+            container::create(&root, &a.into()).map(|_| 0)
+        }
+        Cmd::Run {
+            detach,
+            keep,
+            create,
+        } => {
+            check_rootless(&cli.rootless)?;
+            container::run(&root, &create.into(), detach, keep)
+        }
+        Cmd::Start { id } => container::start(&root, &id).map(|_| 0),
+        Cmd::State { id } => {
+            let v = container::state(&root, &id)?;
+            print_json(&v);
+            Ok(0)
+        }
+        Cmd::Kill { all, id, signal } => {
+            let sig = container::parse_signal(&signal)?;
+            container::kill(&root, &id, sig, all).map(|_| 0)
+        }
+        Cmd::Delete { force, id } => container::delete(&root, &id, force).map(|_| 0),
+        Cmd::List { format, quiet } => list(&root, &format, quiet).map(|_| 0),
+        Cmd::Spec { bundle, rootless } => spec_cmd::write(&bundle, rootless).map(|_| 0),
+        Cmd::Features => {
+            print_json(&features::features());
+            Ok(0)
+        }
+        Cmd::Exec { .. } => Err(Error::Msg(
+            "exec is not supported by this husk yet (step 8)".into(),
+        )),
+        Cmd::Ps { .. } => Err(Error::Msg(
+            "ps is not supported by this husk yet (step 5)".into(),
+        )),
+        Cmd::Pause { .. } | Cmd::Resume { .. } => Err(Error::Msg(
+            "pause and resume are not supported by this husk yet (step 5)".into(),
+        )),
+        Cmd::Update { .. } => Err(Error::Msg(
+            "update is not supported by this husk yet (step 5)".into(),
+        )),
+        Cmd::Events { .. } => Err(Error::Msg(
+            "events is not supported by this husk yet (step 5)".into(),
+        )),
+        Cmd::Checkpoint { .. } | Cmd::Restore { .. } => Err(Error::Msg(
+            "checkpoint and restore are not supported by husk".into(),
+        )),
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    println!("{s}");
+}
+
+fn list(root: &Root, format: &str, quiet: bool) -> Result<()> {
+    let states = container::list(root)?;
+    let mut out = std::io::stdout().lock();
+    if quiet {
+        for s in &states {
+            let _ = writeln!(out, "{}", s["id"].as_str().unwrap_or_default());
+        }
+        return Ok(());
+    }
+    if format == "json" {
+        // runc encodes an empty list as null.
+        let v = if states.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::Array(states)
+        };
+        let _ = writeln!(out, "{v}");
+        return Ok(());
+    }
+    let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+    for s in &states {
+        let get = |k: &str| match &s[k] {
+            serde_json::Value::String(v) => v.clone(),
+            v => v.to_string(),
+        };
+        rows.push([
+            get("id"),
+            get("pid"),
+            get("status"),
+            get("bundle"),
+            get("created"),
+            get("owner"),
+        ]);
+    }
+    let _ = write!(out, "{}", table(&rows));
+    Ok(())
+}
+
+/// Align columns as Go's tabwriter with minwidth 12 and padding 3.
+fn table(rows: &[[String; 6]]) -> String {
+    let mut widths = [0usize; 6];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max((c.chars().count() + 3).max(12));
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}", w = widths[i]));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_like_runc() {
+        let rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
+        assert_eq!(
+            table(&rows),
+            "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n"
+        );
+    }
+
+    #[test]
+    fn version_layout() {
+        let v = version_text();
+        let lines: Vec<&str> = v.lines().collect();
+        assert!(lines[0].starts_with("husk version "));
+        assert!(lines[1].starts_with("commit: "));
+        assert_eq!(lines[2], format!("spec: {SPEC_VERSION}"));
+    }
+
+    #[test]
+    fn parses_runc_style_lines() {
+        let c = Cli::try_parse_from([
+            "husk",
+            "--root",
+            "/r",
+            "--log",
+            "/l",
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p",
+            "c1",
+        ])
+        .unwrap();
+        assert_eq!(c.root, PathBuf::from("/r"));
+        assert!(matches!(c.cmd, Some(Cmd::Create(CreateArgs { ref id, .. })) if id == "c1"));
+        let c = Cli::try_parse_from(["husk", "kill", "c1", "9"]).unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::Kill { ref signal, .. }) if signal == "9"));
+        let c = Cli::try_parse_from([
+            "husk",
+            "--rootless",
+            "false",
+            "--systemd-cgroup",
+            "delete",
+            "-f",
+            "c1",
+        ])
+        .unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::Delete { force: true, .. })));
+    }
+}

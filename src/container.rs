@@ -1,0 +1,540 @@
+//! The lifecycle verbs: create, start, state, kill, delete, run, list.
+//! Each takes the container's lock and checks the status gate first.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
+
+use crate::cgroups;
+use crate::error::{Error, Result, io_err};
+use crate::process::{self, protocol};
+use crate::spec;
+use crate::state::{self, EXEC_FIFO, Root, State, Status};
+
+/// Options of `create` (and `run`).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOpts {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// `run` in the foreground (a terminal without a socket is then husk's to make).
+    pub foreground: bool,
+}
+
+/// What a failed create must undo.
+struct Undo<'a> {
+    root: &'a Root,
+    id: &'a str,
+    cgroup: Option<state::CgroupState>,
+    pid: Option<i32>,
+    armed: bool,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            if let Ok(fd) = crate::sys::pidfd_open(pid) {
+                wait_exit(&fd, Duration::from_secs(5));
+            }
+        }
+        if let Some(cg) = &self.cgroup {
+            kill_cgroup(cg);
+            if cg.owned {
+                let _ = cgroups::remove(cg);
+            }
+        }
+        let _ = self.root.remove(self.id);
+    }
+}
+
+/// Create a container: everything up to the point where only `start` is missing.
+pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
+    state::validate_id(&o.id)?;
+    let bundle = spec::load(&o.bundle)?;
+    let process = bundle
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+    let terminal = process.terminal().unwrap_or(false);
+    match (terminal, &o.console_socket) {
+        (true, None) if !o.foreground => {
+            return Err(Error::Msg(
+                "cannot allocate tty if husk will detach without setting console socket".into(),
+            ));
+        }
+        (true, _) => {
+            return Err(Error::config(
+                "process.terminal",
+                "not supported by this husk yet (step 4)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(Error::Msg(
+                "cannot use console socket if husk will not detach or allocate tty".into(),
+            ));
+        }
+        (false, None) => {}
+    }
+    let linux = bundle.spec.linux().as_ref();
+    let cg_raw = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
+    let cg_path = cgroups::container_path(cg_raw.as_deref(), &o.id);
+
+    let dir = root.create_dir(&o.id)?;
+    let mut undo = Undo {
+        root,
+        id: &o.id,
+        cgroup: None,
+        pid: None,
+        armed: true,
+    };
+    let _lock = root.lock(&o.id)?;
+
+    let fifo_path = dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .map_err(|e| Error::sys("mkfifo", &fifo_path, e))?;
+    let fifo = nix::fcntl::open(
+        &fifo_path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", &fifo_path, e))?;
+
+    let cg = cgroups::create(&cg_path)?;
+    undo.cgroup = Some(cg.clone());
+    let sealed = process::sealed::open()?;
+    let mut init = process::spawn_init(&sealed, &fifo, o.preserve_fds)?;
+    drop(sealed);
+    undo.pid = Some(init.child.id() as i32);
+    let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path);
+    // Reap the direct child if it was only the intermediate (or it died).
+    let container_pid = match result {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = init.child.kill();
+            let _ = init.child.wait();
+            return Err(e);
+        }
+    };
+    undo.pid = Some(container_pid);
+    if container_pid != init.child.id() as i32 {
+        let _ = init.child.wait();
+    }
+    let init_start = state::process_start_time(container_pid)
+        .ok_or_else(|| Error::Msg("container init exited during create".into()))?;
+    let st = State {
+        version: state::STATE_VERSION,
+        id: o.id.clone(),
+        oci_version: bundle.spec.version().clone(),
+        init_pid: container_pid,
+        init_start,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::logging::rfc3339_now(),
+        owner: String::new(),
+        annotations: bundle
+            .spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+        cgroup: cg,
+    };
+    root.save(&st)?;
+    if let Some(p) = &o.pid_file {
+        write_pid_file(p, container_pid)?;
+    }
+    undo.armed = false;
+    Ok(st)
+}
+
+/// Place the init, send it the config, and wait for it to be ready.
+fn bootstrap(
+    init: &mut process::Init,
+    cg: &state::CgroupState,
+    bundle: &spec::Bundle,
+    o: &CreateOpts,
+    cg_path: &str,
+) -> Result<i32> {
+    let pid = init.child.id() as i32;
+    cgroups::add_process(cg, pid)?;
+    if let Some(devdir) = cgroups::v1_dir(cg, "devices") {
+        let linux = bundle.spec.linux().as_ref();
+        let spec_rules = linux
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.devices().clone())
+            .unwrap_or_default();
+        let devs = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+        cgroups::devices::apply_v1(devdir, &cgroups::devices::rules(&spec_rules, &devs))
+            .map_err(|e| e.context("linux.resources.devices"))?;
+    }
+    let cfg = protocol::InitConfig {
+        id: o.id.clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        spec: bundle.spec.clone(),
+        cgroup_path: cg_path.to_string(),
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: o.preserve_fds,
+        fifo_fd: init.fifo_fd,
+    };
+    protocol::send(&mut init.sock, &protocol::Message::Bootstrap(Box::new(cfg)))?;
+    let mut container_pid = None;
+    loop {
+        match protocol::recv(&mut init.sock)? {
+            Some(protocol::Message::Pid { pid }) => container_pid = Some(pid),
+            Some(protocol::Message::Ready) => {
+                return container_pid
+                    .ok_or_else(|| Error::Msg("init was ready before reporting its pid".into()));
+            }
+            Some(protocol::Message::Error { message }) => {
+                if let Some(p) = container_pid {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
+                }
+                return Err(Error::Init(format!(
+                    "unable to start container process: {message}"
+                )));
+            }
+            Some(other) => {
+                return Err(Error::Msg(format!(
+                    "unexpected message from init: {other:?}"
+                )));
+            }
+            None => {
+                if let Some(p) = container_pid {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
+                }
+                return Err(Error::Init(
+                    "unable to start container process: init exited without a word".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// Write the pid file atomically (temporary file in the same directory, then rename).
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let abs = std::path::absolute(path).map_err(|e| io_err("abs", path, e))?;
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| io_err("write", &tmp, e))?;
+    std::fs::rename(&tmp, &abs).map_err(|e| io_err("rename", &abs, e))
+}
+
+/// Release the init to execve.
+pub fn start(root: &Root, id: &str) -> Result<()> {
+    let _lock = root.lock(id)?;
+    let st = root.load(id)?;
+    st.status(root).can_start()?;
+    let fifo_path = root.dir(id).join(EXEC_FIFO);
+    let fifo = nix::fcntl::open(
+        &fifo_path,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", &fifo_path, e))?;
+    let pidfd = st
+        .init_pidfd()
+        .map_err(|_| Error::Msg("cannot start a container that has stopped".into()))?;
+    loop {
+        let mut fds = [
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::call("poll exec fifo", e)),
+            Ok(_) => {}
+        }
+        let fifo_ready = fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN));
+        let died = fds[1].revents().is_some_and(|r| !r.is_empty());
+        if fifo_ready {
+            let mut b = [0u8; 1];
+            match nix::unistd::read(&fifo, &mut b) {
+                Ok(1) => break,
+                Ok(_) | Err(Errno::EAGAIN) => {}
+                Err(e) => return Err(Error::sys("read", &fifo_path, e)),
+            }
+        }
+        if died {
+            return Err(Error::Msg(
+                "cannot start a container that has stopped".into(),
+            ));
+        }
+    }
+    std::fs::remove_file(&fifo_path).map_err(|e| io_err("remove", &fifo_path, e))?;
+    Ok(())
+}
+
+/// The state JSON, as runc prints it.
+pub fn state_value(root: &Root, st: &State) -> Value {
+    let status = st.status(root);
+    let mut v = json!({
+        "ociVersion": st.oci_version,
+        "id": st.id,
+        "pid": if status == Status::Stopped { 0 } else { st.init_pid },
+        "status": status.as_str(),
+        "bundle": st.bundle,
+        "rootfs": st.rootfs,
+        "created": st.created,
+    });
+    if !st.annotations.is_empty() {
+        v["annotations"] = json!(st.annotations);
+    }
+    v["owner"] = json!(st.owner);
+    v
+}
+
+/// `state ID`.
+pub fn state(root: &Root, id: &str) -> Result<Value> {
+    state::validate_id(id)?;
+    let st = root.load(id)?;
+    Ok(state_value(root, &st))
+}
+
+/// Every container's state (for `list`).
+pub fn list(root: &Root) -> Result<Vec<Value>> {
+    Ok(root
+        .ids()?
+        .iter()
+        .filter_map(|id| root.load(id).ok())
+        .map(|st| state_value(root, &st))
+        .collect())
+}
+
+/// Parse a signal as runc does: a number, or a name with or without "SIG".
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| Error::Msg(format!("unknown signal {s:?}")));
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>()
+        .map_err(|_| Error::Msg(format!("unknown signal {s:?}")))
+}
+
+/// `kill ID SIGNAL`: to the init (by pidfd), or with `all` to every process in its cgroup.
+pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
+    state::validate_id(id)?;
+    let st = root.load(id)?;
+    let status = st.status(root);
+    if all && status == Status::Stopped && cgroups::pids(&st.cgroup).is_empty() {
+        return Err(Error::NotRunning);
+    }
+    if !all {
+        status.can_kill()?;
+    }
+    if all {
+        for pid in cgroups::pids(&st.cgroup) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+        }
+        return Ok(());
+    }
+    let fd = st.init_pidfd()?;
+    crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32).map_err(|e| match e {
+        Errno::ESRCH => Error::NotRunning,
+        e => Error::call(format!("kill container init with {sig}"), e),
+    })
+}
+
+/// Wait until a pidfd reports its process exited (or the timeout passes).
+fn wait_exit(fd: &OwnedFd, timeout: Duration) -> bool {
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
+}
+
+/// SIGKILL whatever is left in a cgroup.
+fn kill_cgroup(cg: &state::CgroupState) {
+    for _ in 0..3 {
+        let pids = cgroups::pids(cg);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kill the init and everything in the cgroup, then remove the container.
+fn kill_and_destroy(root: &Root, st: &State) -> Result<()> {
+    if let Ok(fd) = st.init_pidfd() {
+        let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        if !wait_exit(&fd, Duration::from_secs(10)) {
+            return Err(Error::Msg(format!(
+                "container {} init did not die after SIGKILL",
+                st.id
+            )));
+        }
+    }
+    destroy(root, st)
+}
+
+fn destroy(root: &Root, st: &State) -> Result<()> {
+    kill_cgroup(&st.cgroup);
+    if st.cgroup.owned {
+        cgroups::remove(&st.cgroup)?;
+    }
+    root.remove(&st.id)
+}
+
+/// `delete [--force] ID`.
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
+    state::validate_id(id)?;
+    let lock = root.lock(id);
+    let st = match lock
+        .as_ref()
+        .map_err(|_| ())
+        .and_then(|_| root.load(id).map_err(|_| ()))
+    {
+        Ok(st) => st,
+        Err(()) => {
+            // An aborted create can leave a directory without state: clean it.
+            let existed = root.dir(id).exists();
+            if existed {
+                root.remove(id)?;
+            }
+            return if force || existed {
+                Ok(())
+            } else {
+                Err(Error::NotExist)
+            };
+        }
+    };
+    match st.status(root) {
+        Status::Stopped => destroy(root, &st),
+        Status::Created => kill_and_destroy(root, &st),
+        _ if force => kill_and_destroy(root, &st),
+        s => Err(Error::Msg(format!(
+            "cannot delete container {id} that is not stopped: {}",
+            s.as_str()
+        ))),
+    }
+}
+
+/// Signals `run` forwards to the container.
+const FORWARDED: &[Signal] = &[
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+];
+
+/// `run`: create and start; in the foreground wait and return the exit code.
+pub fn run(root: &Root, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+    if detach {
+        create(root, o)?;
+        start(root, &o.id)?;
+        return Ok(0);
+    }
+    crate::sys::set_child_subreaper()
+        .map_err(|e| Error::call("prctl PR_SET_CHILD_SUBREAPER", e))?;
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set.thread_block()
+        .map_err(|e| Error::call("sigprocmask", e))?;
+    let st = create(
+        root,
+        &CreateOpts {
+            foreground: true,
+            ..o.clone()
+        },
+    )?;
+    if let Err(e) = start(root, &o.id) {
+        let _ = delete(root, &o.id, true);
+        return Err(e);
+    }
+    let pidfd = st.init_pidfd().ok();
+    let code = loop {
+        let sig = set.wait().map_err(|e| Error::call("sigwait", e))?;
+        if sig != Signal::SIGCHLD {
+            if let Some(fd) = &pidfd {
+                let _ = crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32);
+            }
+            continue;
+        }
+        if let Some(code) = reap(st.init_pid) {
+            break code;
+        }
+    };
+    if !keep {
+        let _ = delete(root, &o.id, true);
+    }
+    Ok(code)
+}
+
+/// Reap every exited child; the init's exit code when it was among them.
+fn reap(init: i32) -> Option<i32> {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let mut code = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, c)) if pid.as_raw() == init => code = Some(c),
+            Ok(WaitStatus::Signaled(pid, s, _)) if pid.as_raw() == init => {
+                code = Some(128 + s as i32)
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return code,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_like_runc() {
+        for s in ["KILL", "SIGKILL", "kill", "9"] {
+            assert_eq!(parse_signal(s).unwrap(), Signal::SIGKILL, "{s}");
+        }
+        assert_eq!(parse_signal("term").unwrap(), Signal::SIGTERM);
+        assert!(
+            parse_signal("NOPE")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown signal")
+        );
+        assert!(parse_signal("999").is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! /dev in the container: the default device nodes, the standard links, and
+//! `linux.devices`. Nodes are made with mknodat in a descriptor of the
+//! directory resolved inside the rootfs, never through a path string.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::stat::{Mode, SFlag};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
+
+use super::fs;
+use crate::error::{Error, Result};
+
+/// (name, major, minor) of the devices every container gets.
+const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+const LINKS: &[(&str, &str)] = &[
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
+/// One device node to make.
+#[derive(Clone, Copy)]
+struct Node<'a> {
+    path: &'a Path,
+    kind: SFlag,
+    major: u64,
+    minor: u64,
+    perm: u32,
+    uid: u32,
+    gid: u32,
+}
+
+/// Make one device node inside the rootfs with its mode and owner (the init
+/// runs with umask 0 while it sets up the rootfs, so the mode is exact).
+fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
+    let Node {
+        path,
+        kind,
+        major,
+        minor,
+        perm,
+        uid,
+        gid,
+    } = *n;
+    let (parent, name) = fs::split(path)?;
+    let dir = fs::mkdir_all(root, &parent, 0o755)?;
+    // O_PATH descriptors cannot be used for mknodat: open the directory for real.
+    let dir = nix::fcntl::openat(
+        dir.as_fd(),
+        ".",
+        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", &parent, e))?;
+    // A file already there (from the image) is replaced, but never followed.
+    match nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys("unlink", path, e)),
+    }
+    let dev = libc::makedev(major as u32, minor as u32);
+    nix::sys::stat::mknodat(&dir, name, kind, Mode::from_bits_truncate(perm), dev)
+        .map_err(|e| Error::sys("mknod", path, e))?;
+    let fd = nix::fcntl::openat(
+        &dir,
+        name,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", path, e))?;
+    nix::unistd::fchownat(
+        &fd,
+        "",
+        Some(uid.into()),
+        Some(gid.into()),
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    )
+    .map_err(|e| Error::sys("chown", path, e))?;
+    Ok(())
+}
+
+/// The default devices, links and /dev/ptmx (when /dev is not bind-mounted).
+pub fn create_default(root: BorrowedFd<'_>) -> Result<()> {
+    for (name, major, minor) in DEFAULT_DEVICES {
+        let p = Path::new("/dev").join(name);
+        make_node(
+            root,
+            &Node {
+                path: &p,
+                kind: SFlag::S_IFCHR,
+                major: *major,
+                minor: *minor,
+                perm: 0o666,
+                uid: 0,
+                gid: 0,
+            },
+        )?;
+    }
+    let dev = fs::mkdir_all(root, Path::new("/dev"), 0o755)?;
+    let dev = nix::fcntl::openat(
+        &dev,
+        ".",
+        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", "/dev", e))?;
+    for (name, target) in LINKS {
+        match nix::unistd::symlinkat(*target, &dev, *name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("symlink", Path::new("/dev").join(name), e)),
+        }
+    }
+    if Path::new("/proc/kcore").exists() {
+        let _ = nix::unistd::symlinkat("/proc/kcore", &dev, "core");
+    }
+    match nix::unistd::unlinkat(&dev, "ptmx", nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys("unlink", "/dev/ptmx", e)),
+    }
+    nix::unistd::symlinkat("pts/ptmx", &dev, "ptmx")
+        .map_err(|e| Error::sys("symlink", "/dev/ptmx", e))?;
+    Ok(())
+}
+
+/// The nodes of `linux.devices`.
+pub fn create_config(root: BorrowedFd<'_>, devices: &[LinuxDevice]) -> Result<()> {
+    for (i, d) in devices.iter().enumerate() {
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            LinuxDeviceType::A => {
+                return Err(Error::config(
+                    format!("linux.devices[{i}].type"),
+                    "\"a\" is not a device type",
+                ));
+            }
+        };
+        let node = Node {
+            path: d.path(),
+            kind,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            perm: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        make_node(root, &node).map_err(|e| e.context(format!("linux.devices[{i}]")))?;
+    }
+    Ok(())
+}

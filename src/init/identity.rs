@@ -1,0 +1,168 @@
+//! Who the container process is: rlimits, user and groups, capabilities in
+//! runc's order around the uid switch, the working directory, and the
+//! program and environment to exec.
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{PosixRlimit, Process};
+
+use crate::capabilities::CapSets;
+use crate::error::{Error, Result};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Apply `process.rlimits`.
+pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for (i, l) in limits.iter().enumerate() {
+        let res = l.typ() as i32;
+        let lim = libc::rlimit64 {
+            rlim_cur: l.soft(),
+            rlim_max: l.hard(),
+        };
+        // SAFETY: `lim` is a valid rlimit64 read by the kernel during the call.
+        let ret = unsafe { libc::setrlimit64(res as libc::__rlimit_resource_t, &lim) };
+        if ret < 0 {
+            return Err(Error::call(format!("setrlimit {}", l.typ()), Errno::last())
+                .context(format!("process.rlimits[{i}]")));
+        }
+    }
+    Ok(())
+}
+
+/// Switch user and groups and set capabilities, in runc's order: bounding set,
+/// keep caps, groups/gid/uid, working directory, then the other four sets.
+pub fn switch(process: &Process) -> Result<()> {
+    let caps = CapSets::new(process.capabilities().as_ref());
+    caps.apply_bounding()?;
+    crate::sys::set_keepcaps(true).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
+    let u = process.user();
+    let groups: Vec<Gid> = u
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&groups).map_err(|e| Error::call("setgroups", e))?;
+    let gid = Gid::from_raw(u.gid());
+    nix::unistd::setresgid(gid, gid, gid)
+        .map_err(|e| Error::call(format!("setgid {}", u.gid()), e))?;
+    let uid = Uid::from_raw(u.uid());
+    nix::unistd::setresuid(uid, uid, uid)
+        .map_err(|e| Error::call(format!("setuid {}", u.uid()), e))?;
+    chdir(process.cwd())?;
+    crate::sys::set_keepcaps(false).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
+    caps.apply()
+}
+
+/// chdir to the working directory and make sure it is inside the container's
+/// root (CVE-2024-21626: a leaked host descriptor as cwd would not be).
+fn chdir(cwd: &Path) -> Result<()> {
+    nix::unistd::chdir(cwd).map_err(|e| Error::sys("chdir", cwd, e).context("process.cwd"))?;
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(Error::Msg(format!(
+            "process.cwd: {} is not inside the container's root",
+            cwd.display()
+        ))),
+    }
+}
+
+/// The container's environment, with HOME from /etc/passwd when not given.
+pub fn environment(process: &Process) -> Vec<String> {
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let home = home_of(process.user().uid()).unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// The home directory of a uid in the container's /etc/passwd.
+fn home_of(uid: u32) -> Option<String> {
+    let data = std::fs::read_to_string("/etc/passwd").ok()?;
+    parse_home(&data, uid)
+}
+
+fn parse_home(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+    })
+}
+
+fn is_executable(p: &Path) -> std::io::Result<bool> {
+    let md = std::fs::metadata(p)?;
+    Ok(md.is_file() && md.permissions().mode() & 0o111 != 0)
+}
+
+/// Find the program as Go's exec.LookPath does, with runc's error wording.
+pub fn look_path(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    if arg0.contains('/') {
+        let p = Path::new(arg0);
+        return match is_executable(p) {
+            Ok(true) => Ok(p.to_path_buf()),
+            Ok(false) => Err(Error::Msg(format!("exec: {arg0:?}: permission denied"))),
+            Err(e) => Err(Error::Msg(format!(
+                "exec: {arg0:?}: stat {arg0}: {}",
+                crate::error::errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
+            ))),
+        };
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(arg0);
+        if is_executable(&cand).unwrap_or(false) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::Msg(format!(
+        "exec: {arg0:?}: executable file not found in $PATH"
+    )))
+}
+
+/// C strings for execve.
+pub fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| Error::Msg(format!("{s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_from_passwd() {
+        let p = "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n";
+        assert_eq!(parse_home(p, 1000).as_deref(), Some("/home/user"));
+        assert_eq!(parse_home(p, 5), None);
+    }
+
+    #[test]
+    fn look_path_wording() {
+        let e = look_path("/nonexistent/nope", &[]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "exec: \"/nonexistent/nope\": stat /nonexistent/nope: no such file or directory"
+        );
+        let e = look_path("nope-husk", &["PATH=/nonexistent".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "exec: \"nope-husk\": executable file not found in $PATH");
+        assert_eq!(
+            look_path("sh", &["PATH=/bin".into()]).unwrap(),
+            PathBuf::from("/bin/sh")
+        );
+    }
+}

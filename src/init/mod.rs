@@ -1,0 +1,186 @@
+//! The container's init: what `husk init` does after `create` re-executed
+//! the sealed husk. A flat checklist in the security-critical order (runc's):
+//!
+//! 1. read the bootstrap message; become non-dumpable (CVE-2016-9962)
+//! 2. join and create namespaces; fork once for a pid namespace
+//! 3. new session, oom_score_adj, session keyring
+//! 4. rootfs: mounts, /dev, pivot_root
+//! 5. hostname, domainname, sysctls
+//! 6. read-only root, read-only and masked paths
+//! 7. rlimits, no_new_privs
+//! 8. capabilities and user switch, working directory (checked inside the root)
+//! 9. find the program; report ready
+//! 10. wait for `start` on the exec fifo; close stray fds, reset signals, execve
+//!
+//! The init is single-threaded and nothing runs before these steps.
+
+pub mod devices;
+pub mod fs;
+pub mod identity;
+pub mod mountopts;
+pub mod namespaces;
+pub mod rootfs;
+pub mod sysctl;
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result};
+use crate::process::INIT_SOCK_ENV;
+use crate::process::protocol::{self, InitConfig, Message};
+use crate::sys;
+
+/// Entry point of `husk init`. Never returns.
+pub fn main() -> ! {
+    let fd: RawFd = match std::env::var(INIT_SOCK_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(fd) => fd,
+        None => {
+            eprintln!("husk init: must be started by husk create");
+            std::process::exit(1);
+        }
+    };
+    // SAFETY: `create` placed the socket at this number for us; nothing else owns it.
+    let mut sock = unsafe { UnixStream::from_raw_fd(fd) };
+    let _ = fcntl(sock.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    let err = match run(&mut sock) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = protocol::send(
+        &mut sock,
+        &Message::Error {
+            message: err.to_string(),
+        },
+    );
+    std::process::exit(1);
+}
+
+fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
+    let cfg = match protocol::recv(sock)? {
+        Some(Message::Bootstrap(cfg)) => *cfg,
+        other => {
+            return Err(Error::Msg(format!(
+                "init: expected bootstrap, got {other:?}"
+            )));
+        }
+    };
+    // SAFETY: the parent passed the fifo at this number; we own it from now on.
+    let fifo = unsafe { OwnedFd::from_raw_fd(cfg.fifo_fd) };
+    let _ = fcntl(fifo.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    sys::set_dumpable(false).map_err(|e| Error::call("prctl PR_SET_DUMPABLE", e))?;
+
+    if namespaces::enter(&cfg.spec)? {
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::call("pipe", e))?;
+        match sys::fork().map_err(|e| Error::call("fork", e))? {
+            Some(child) => {
+                // The intermediate: report the real init's pid (host view), let it go, leave.
+                protocol::send(sock, &Message::Pid { pid: child })?;
+                let _ = nix::unistd::write(&w, &[1]);
+                std::process::exit(0);
+            }
+            None => {
+                drop(w);
+                let mut b = [0u8; 1];
+                let _ = nix::unistd::read(&r, &mut b);
+            }
+        }
+    } else {
+        protocol::send(
+            sock,
+            &Message::Pid {
+                pid: std::process::id() as i32,
+            },
+        )?;
+    }
+    container_init(&cfg, sock, fifo)
+}
+
+fn container_init(
+    cfg: &InitConfig,
+    sock: &mut UnixStream,
+    fifo: OwnedFd,
+) -> Result<std::convert::Infallible> {
+    let spec = &cfg.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+    nix::unistd::setsid().map_err(|e| Error::call("setsid", e))?;
+    nix::sys::stat::umask(Mode::empty());
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+            crate::error::io_err("write", "/proc/self/oom_score_adj", e)
+                .context("process.oomScoreAdj")
+        })?;
+    }
+    if !cfg.no_new_keyring {
+        let name = std::ffi::CString::new(format!("_ses.{}", cfg.id))
+            .map_err(|_| Error::Msg("bad id".into()))?;
+        match sys::join_session_keyring(&name) {
+            Ok(()) | Err(nix::errno::Errno::ENOSYS) => {}
+            Err(e) => return Err(Error::call("join session keyring", e)),
+        }
+    }
+
+    rootfs::setup(cfg)?;
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h)
+            .map_err(|e| Error::call("sethostname", e).context("hostname"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        sys::set_domainname(d)
+            .map_err(|e| Error::call("setdomainname", e).context("domainname"))?;
+    }
+    if let Some(s) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        sysctl::apply(s)?;
+    }
+    rootfs::finalize(spec)?;
+    identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+    if process.no_new_privileges().unwrap_or(false) {
+        sys::set_no_new_privs().map_err(|e| Error::call("prctl PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    identity::switch(process)?;
+
+    let args = process.args().clone().unwrap_or_default();
+    let env = identity::environment(process);
+    let prog = identity::look_path(&args[0], &env)?;
+    let fifo_path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    if std::fs::symlink_metadata(&fifo_path).is_err() {
+        return Err(Error::Msg(
+            "exec fifo: /proc is not mounted in the container".into(),
+        ));
+    }
+    let c_prog = std::ffi::CString::new(prog.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::Msg("program path contains a NUL byte".into()))?;
+    let c_args = identity::cstrings(&args)?;
+    let c_env = identity::cstrings(&env)?;
+    sys::cloexec_from(3 + cfg.preserve_fds).map_err(|e| Error::call("close_range", e))?;
+    protocol::send(sock, &Message::Ready)?;
+
+    // Wait for `start`: opening the fifo for writing blocks until it opens it for reading.
+    let mut gate = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo_path)
+        .map_err(|e| crate::error::io_err("open", "exec fifo", e))?;
+    gate.write_all(b"0")
+        .map_err(|e| crate::error::io_err("write", "exec fifo", e))?;
+    drop(gate);
+    drop(fifo);
+    let umask = process.user().umask().unwrap_or(0o022);
+    nix::sys::stat::umask(Mode::from_bits_truncate(umask));
+    sys::reset_signals();
+    let e = nix::unistd::execve(&c_prog, &c_args, &c_env)
+        .err()
+        .unwrap_or(nix::errno::Errno::EINVAL);
+    // `create` is gone by now: the container's stderr is the only place to say it.
+    let msg = format!("exec {:?}: {}", args[0], crate::error::errno_text(e));
+    let _ = writeln!(std::io::stderr(), "husk: {msg}");
+    std::process::exit(127);
+}

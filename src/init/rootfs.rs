@@ -1,0 +1,567 @@
+//! The container's filesystem view, in runc's order: propagation, the rootfs
+//! bind, every entry of `mounts`, /dev, pivot_root; then (after pivot) the
+//! read-only root, read-only and masked paths. Every target is resolved with
+//! `init::fs` inside the rootfs and mounted through its descriptor.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
+
+use super::fs;
+use super::mountopts::{self, MountOptions};
+use crate::error::{Error, Result};
+use crate::process::protocol::InitConfig;
+use crate::sys;
+
+/// mount(2) onto a target descriptor (through the pre-pivot host /proc).
+fn mount_fd(
+    source: Option<&Path>,
+    target: BorrowedFd<'_>,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    dest: &Path,
+) -> Result<()> {
+    let t = sys::fd_path(target);
+    nix::mount::mount(source, t.as_str(), fstype, flags, data).map_err(|e| {
+        Error::sys("mount", dest, e).context(format!("mount {}", fstype.unwrap_or("bind")))
+    })
+}
+
+fn abs_source(bundle: &Path, src: &Path) -> PathBuf {
+    if src.is_absolute() {
+        src.to_path_buf()
+    } else {
+        bundle.join(src)
+    }
+}
+
+/// Where a `proc` or `sysfs` or anything under /proc may go (CVE-2019-16884, CVE-2019-19921).
+fn check_proc_sys(dest: &Path, typ: &str, bind: bool) -> Result<()> {
+    const PROC_BINDS: &[&str] = &[
+        "/proc/cpuinfo",
+        "/proc/diskstats",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/proc/swaps",
+        "/proc/uptime",
+        "/proc/loadavg",
+        "/proc/slabinfo",
+        "/proc/net/dev",
+        "/proc/sys/kernel/ns_last_pid",
+    ];
+    if dest == Path::new("/proc") {
+        return if typ == "proc" {
+            Ok(())
+        } else {
+            Err(Error::Msg(format!(
+                "{} cannot be mounted because it is not of type proc",
+                dest.display()
+            )))
+        };
+    }
+    if dest.starts_with("/proc") && !(bind && PROC_BINDS.iter().any(|p| Path::new(p) == dest)) {
+        return Err(Error::Msg(format!(
+            "{} cannot be mounted because it is inside /proc",
+            dest.display()
+        )));
+    }
+    if dest == Path::new("/sys") && typ != "sysfs" && !bind {
+        return Err(Error::Msg(format!(
+            "{} cannot be mounted because it is not of type sysfs",
+            dest.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Normalise a destination: absolute, no `.` components, `..` refused.
+fn clean(dest: &Path) -> Result<PathBuf> {
+    let mut out = PathBuf::from("/");
+    for c in dest.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                return Err(Error::Msg(format!(
+                    "mount destination {} contains \"..\"",
+                    dest.display()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Set up the rootfs up to and including pivot_root.
+pub fn setup(cfg: &InitConfig) -> Result<()> {
+    let spec = &cfg.spec;
+    let linux = spec.linux().as_ref();
+    let prop = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .map(propagation_flag)
+        .transpose()?;
+    // Nothing the container mounts may propagate back to the host.
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| Error::sys("mount", "/", e).context("make / rslave"))?;
+    nix::mount::mount(
+        Some(&cfg.rootfs),
+        &cfg.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| Error::sys("mount", &cfg.rootfs, e).context("bind rootfs"))?;
+    let root = nix::fcntl::open(
+        &cfg.rootfs,
+        nix::fcntl::OFlag::O_PATH
+            | nix::fcntl::OFlag::O_DIRECTORY
+            | nix::fcntl::OFlag::O_CLOEXEC
+            | nix::fcntl::OFlag::O_NOFOLLOW,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", &cfg.rootfs, e))?;
+
+    let mut dev_is_bind = false;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let dest = clean(m.destination())?;
+        let opts = mountopts::parse(m.options().as_deref().unwrap_or_default());
+        if dest == Path::new("/dev") && (opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+            dev_is_bind = true;
+        }
+        mount_entry(cfg, root.as_fd(), m, &dest, &opts)
+            .map_err(|e| e.context(format!("mounts[{i}] ({})", dest.display())))?;
+    }
+    if !dev_is_bind {
+        super::devices::create_default(root.as_fd())?;
+    }
+    super::devices::create_config(
+        root.as_fd(),
+        linux
+            .and_then(|l| l.devices().as_deref())
+            .unwrap_or_default(),
+    )?;
+
+    pivot(&cfg.rootfs, root, cfg.no_pivot)?;
+    if let Some(p) = prop {
+        nix::mount::mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            p | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| Error::sys("mount", "/", e).context("set rootfsPropagation"))?;
+    }
+    Ok(())
+}
+
+fn propagation_flag(s: &str) -> Result<MsFlags> {
+    Ok(match s {
+        "shared" | "rshared" => MsFlags::MS_SHARED,
+        "slave" | "rslave" => MsFlags::MS_SLAVE,
+        "private" | "rprivate" => MsFlags::MS_PRIVATE,
+        "unbindable" | "runbindable" => MsFlags::MS_UNBINDABLE,
+        other => {
+            return Err(Error::config(
+                "linux.rootfsPropagation",
+                format!("unknown propagation {other:?}"),
+            ));
+        }
+    })
+}
+
+/// Flags that a bind mount needs a second (remount) step for.
+fn remount_flags(o: &MountOptions) -> MsFlags {
+    o.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
+}
+
+fn mount_entry(
+    cfg: &InitConfig,
+    root: BorrowedFd<'_>,
+    m: &Mount,
+    dest: &Path,
+    o: &MountOptions,
+) -> Result<()> {
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = o.is_bind() || typ == "bind";
+    check_proc_sys(dest, typ, bind)?;
+    if o.tmpcopyup {
+        return Err(Error::config(
+            "mounts.options",
+            "tmpcopyup is not supported yet (step 2)",
+        ));
+    }
+    if typ == "cgroup" || typ == "cgroup2" {
+        return mount_cgroup(cfg, root, dest, o);
+    }
+    let target = if bind {
+        let src = abs_source(
+            &cfg.bundle,
+            m.source()
+                .as_deref()
+                .ok_or_else(|| Error::Msg("bind mount without a source".into()))?,
+        );
+        let md = std::fs::metadata(&src).map_err(|e| crate::error::io_err("stat", &src, e))?;
+        let target = if md.is_dir() {
+            fs::ensure_dir(root, dest)?
+        } else {
+            fs::ensure_file(root, dest)?
+        };
+        let mut flags = MsFlags::MS_BIND;
+        if o.flags.contains(MsFlags::MS_REC) {
+            flags |= MsFlags::MS_REC;
+        }
+        mount_fd(Some(&src), target.as_fd(), None, flags, None, dest)?;
+        let target = reopen(root, dest)?;
+        let extra = remount_flags(o);
+        if !extra.is_empty() {
+            remount(target.as_fd(), extra, dest)?;
+        }
+        target
+    } else {
+        // Only a real directory can take proc or sysfs (CVE-2019-19921, CVE-2023-27561).
+        if let Ok(fd) = fs::open_nofollow(root, dest)
+            && fs::file_type(fd.as_fd())? == libc::S_IFLNK
+        {
+            return Err(Error::Msg(format!(
+                "mount destination {} is a symlink",
+                dest.display()
+            )));
+        }
+        let target = fs::ensure_dir(root, dest)?;
+        if !fs::is_dir(target.as_fd())? {
+            return Err(Error::Msg(format!(
+                "mount destination {} is not a directory",
+                dest.display()
+            )));
+        }
+        let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
+        let data = o.data_string();
+        let flags = o.flags & !MsFlags::MS_REMOUNT;
+        mount_fd(
+            Some(&src),
+            target.as_fd(),
+            Some(typ),
+            flags,
+            (!data.is_empty()).then_some(data.as_str()),
+            dest,
+        )?;
+        let mounted = reopen(root, dest)?;
+        if typ == "proc" || typ == "sysfs" {
+            verify_fs(mounted.as_fd(), typ, dest)?;
+        }
+        mounted
+    };
+    for p in &o.propagation {
+        mount_fd(None, target.as_fd(), None, *p, None, dest)?;
+    }
+    if o.rec_attr != Default::default() {
+        sys::mount_setattr(target.as_fd(), o.rec_attr.set, o.rec_attr.clear, true)
+            .map_err(|e| Error::sys("mount_setattr", dest, e))?;
+    }
+    Ok(())
+}
+
+/// Check that what is mounted at a descriptor really is the filesystem asked for.
+fn verify_fs(fd: BorrowedFd<'_>, typ: &str, dest: &Path) -> Result<()> {
+    let st = nix::sys::statfs::fstatfs(fd).map_err(|e| Error::sys("statfs", dest, e))?;
+    let want = match typ {
+        "proc" => nix::sys::statfs::PROC_SUPER_MAGIC,
+        _ => nix::sys::statfs::SYSFS_MAGIC,
+    };
+    if st.filesystem_type() != want {
+        return Err(Error::Msg(format!(
+            "{} is not a {typ} filesystem after mounting it",
+            dest.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Open the mount now at `dest` (the old descriptor still names what it covers).
+fn reopen(root: BorrowedFd<'_>, dest: &Path) -> Result<OwnedFd> {
+    fs::open(root, dest, libc::O_PATH | libc::O_NOFOLLOW).map_err(|e| Error::sys("open", dest, e))
+}
+
+/// Remount a bind mount with extra flags, keeping the flags it has and must keep.
+fn remount(target: BorrowedFd<'_>, extra: MsFlags, dest: &Path) -> Result<()> {
+    let st = nix::sys::statvfs::fstatvfs(target).map_err(|e| Error::sys("statvfs", dest, e))?;
+    use nix::sys::statvfs::FsFlags;
+    let mut keep = MsFlags::empty();
+    for (f, m) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if st.flags().contains(f) {
+            keep |= m;
+        }
+    }
+    mount_fd(
+        None,
+        target,
+        None,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | keep,
+        None,
+        dest,
+    )
+}
+
+/// A `cgroup` mount: cgroup2 (with a cgroup namespace) or the container's own
+/// cgroup directories bound under a tmpfs (v1, hybrid, or no cgroup namespace).
+fn mount_cgroup(
+    cfg: &InitConfig,
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    o: &MountOptions,
+) -> Result<()> {
+    let hier = crate::cgroups::hierarchies()?;
+    let ro = o.flags.contains(MsFlags::MS_RDONLY);
+    let base_flags = (o.flags & !MsFlags::MS_RDONLY)
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC;
+    let cgroupns = has_ns(&cfg.spec, LinuxNamespaceType::Cgroup);
+    let target = fs::ensure_dir(root, dest)?;
+    let pure_v2 = hier.len() == 1 && hier[0].v2;
+    if pure_v2 && cgroupns {
+        mount_fd(
+            Some(Path::new("cgroup2")),
+            target.as_fd(),
+            Some("cgroup2"),
+            base_flags
+                | if ro {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                },
+            None,
+            dest,
+        )?;
+        return Ok(());
+    }
+    if pure_v2 {
+        let src = crate::cgroups::dir_in(&hier[0], &cfg.cgroup_path);
+        mount_fd(
+            Some(&src),
+            target.as_fd(),
+            None,
+            MsFlags::MS_BIND,
+            None,
+            dest,
+        )?;
+        if ro {
+            remount(reopen(root, dest)?.as_fd(), MsFlags::MS_RDONLY, dest)?;
+        }
+        return Ok(());
+    }
+    mount_fd(
+        Some(Path::new("tmpfs")),
+        target.as_fd(),
+        Some("tmpfs"),
+        base_flags,
+        Some("mode=755"),
+        dest,
+    )?;
+    for h in &hier {
+        let name = h
+            .mount_point
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("unified"));
+        let sub = dest.join(&name);
+        let t = fs::ensure_dir(root, &sub)?;
+        let src = crate::cgroups::dir_in(h, &cfg.cgroup_path);
+        mount_fd(Some(&src), t.as_fd(), None, MsFlags::MS_BIND, None, &sub)?;
+        let t = reopen(root, &sub)?;
+        remount(
+            t.as_fd(),
+            base_flags
+                | if ro {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                },
+            &sub,
+        )?;
+        // Co-mounted controllers ("cpu,cpuacct") get a link per controller, as on the host.
+        if let Some(n) = name.to_str().filter(|n| n.contains(',')) {
+            for part in n.split(',') {
+                let _ = nix::unistd::symlinkat(n, fs::ensure_dir(root, dest)?.as_fd(), part);
+            }
+        }
+    }
+    if ro {
+        remount(
+            reopen(root, dest)?.as_fd(),
+            base_flags | MsFlags::MS_RDONLY,
+            dest,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|v| v.iter().any(|n| n.typ() == t))
+}
+
+/// Enter the rootfs: pivot_root, or MS_MOVE plus chroot with --no-pivot.
+fn pivot(rootfs: &Path, root: OwnedFd, no_pivot: bool) -> Result<()> {
+    nix::unistd::fchdir(&root).map_err(|e| Error::sys("chdir", rootfs, e))?;
+    if no_pivot {
+        nix::mount::mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .map_err(|e| Error::sys("mount", rootfs, e).context("move rootfs to /"))?;
+        nix::unistd::chroot(".").map_err(|e| Error::sys("chroot", rootfs, e))?;
+    } else {
+        let old = nix::fcntl::open(
+            "/",
+            nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| Error::sys("open", "/", e))?;
+        nix::unistd::pivot_root(".", ".").map_err(|e| Error::sys("pivot_root", rootfs, e))?;
+        // The old root is now stacked under the new one at "."; detach it.
+        nix::unistd::fchdir(&old).map_err(|e| Error::call("fchdir old root", e))?;
+        nix::mount::mount(
+            None::<&str>,
+            ".",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| Error::call("make old root rslave", e))?;
+        nix::mount::umount2(".", MntFlags::MNT_DETACH)
+            .map_err(|e| Error::call("unmount old root", e))?;
+    }
+    nix::unistd::chdir("/").map_err(|e| Error::sys("chdir", "/", e))?;
+    Ok(())
+}
+
+/// After pivot_root: read-only root, read-only paths, masked paths.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    let root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", "/", e))?;
+    let linux = spec.linux().as_ref();
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_deref())
+        .unwrap_or_default()
+    {
+        readonly_path(root.as_fd(), Path::new(p)).map_err(|e| e.context("linux.readonlyPaths"))?;
+    }
+    for p in linux
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or_default()
+    {
+        mask_path(root.as_fd(), Path::new(p)).map_err(|e| e.context("linux.maskedPaths"))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        sys::mount_setattr(root.as_fd(), sys::MOUNT_ATTR_RDONLY as u64, 0, false)
+            .map_err(|e| Error::sys("mount_setattr", "/", e).context("make root read-only"))?;
+    }
+    Ok(())
+}
+
+/// Bind a path onto itself read-only (all mounts under it too). Missing paths are skipped.
+fn readonly_path(root: BorrowedFd<'_>, p: &Path) -> Result<()> {
+    let fd = match fs::open(root, p, libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys("open", p, e)),
+    };
+    let tree = sys::open_tree(
+        fd.as_fd(),
+        Path::new(""),
+        sys::OPEN_TREE_CLONE | sys::AT_RECURSIVE,
+    )
+    .map_err(|e| Error::sys("open_tree", p, e))?;
+    let flags = sys::MOUNT_ATTR_RDONLY as u64
+        | sys::MOUNT_ATTR_NOSUID as u64
+        | sys::MOUNT_ATTR_NODEV as u64;
+    sys::mount_setattr(tree.as_fd(), flags, 0, true)
+        .map_err(|e| Error::sys("mount_setattr", p, e))?;
+    sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| Error::sys("move_mount", p, e))
+}
+
+/// Hide a path: a directory under an empty read-only tmpfs, anything else
+/// under the real /dev/null, checked to be the character device 1:3 (CVE-2025-31133).
+fn mask_path(root: BorrowedFd<'_>, p: &Path) -> Result<()> {
+    let fd = match fs::open(root, p, libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys("open", p, e)),
+    };
+    if fs::is_dir(fd.as_fd())? {
+        let ctx = sys::fsopen(c"tmpfs").map_err(|e| Error::call("fsopen tmpfs", e))?;
+        sys::fsconfig_create(ctx.as_fd()).map_err(|e| Error::call("fsconfig tmpfs", e))?;
+        let mnt = sys::fsmount(
+            ctx.as_fd(),
+            sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        )
+        .map_err(|e| Error::call("fsmount tmpfs", e))?;
+        sys::move_mount(mnt.as_fd(), fd.as_fd()).map_err(|e| Error::sys("move_mount", p, e))
+    } else {
+        let null = fs::open(
+            root,
+            Path::new("/dev/null"),
+            libc::O_PATH | libc::O_NOFOLLOW,
+        )
+        .map_err(|e| Error::sys("open", "/dev/null", e))?;
+        let st = nix::sys::stat::fstat(&null).map_err(|e| Error::sys("stat", "/dev/null", e))?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(1, 3) {
+            return Err(Error::Msg(
+                "/dev/null is not the null device (1:3); refusing to mask with it".into(),
+            ));
+        }
+        let tree = sys::open_tree(null.as_fd(), Path::new(""), sys::OPEN_TREE_CLONE)
+            .map_err(|e| Error::sys("open_tree", "/dev/null", e))?;
+        sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| Error::sys("move_mount", p, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_and_sys_rules() {
+        assert!(check_proc_sys(Path::new("/proc"), "proc", false).is_ok());
+        assert!(check_proc_sys(Path::new("/proc"), "tmpfs", false).is_err());
+        assert!(check_proc_sys(Path::new("/proc/self"), "bind", true).is_err());
+        assert!(check_proc_sys(Path::new("/proc/cpuinfo"), "bind", true).is_ok());
+        assert!(check_proc_sys(Path::new("/sys"), "tmpfs", false).is_err());
+        assert!(check_proc_sys(Path::new("/sys"), "sysfs", false).is_ok());
+    }
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(
+            clean(Path::new("/a/./b//c")).unwrap(),
+            PathBuf::from("/a/b/c")
+        );
+        assert!(clean(Path::new("/a/../b")).is_err());
+    }
+}

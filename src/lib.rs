@@ -1,0 +1,19 @@
+//! husk: an OCI container runtime.
+//!
+//! `husk` is called exactly as runc is (by containerd's shim, podman's
+//! conmon, or a person) to turn an OCI bundle into a running container.
+//! The library holds everything; `main.rs` only dispatches.
+#![deny(clippy::unwrap_used)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod cli;
+pub mod container;
+pub mod error;
+pub mod init;
+pub mod logging;
+pub mod process;
+pub mod spec;
+pub mod state;
+pub mod sys;

@@ -1,0 +1,435 @@
+//! Load `config.json`, name the JSON path of any parse error, refuse what
+//! husk does not implement yet (never ignore a field silently), and check
+//! what must hold before any process is started.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde_json::Value;
+
+use crate::error::{Error, Result, io_err};
+
+/// A loaded, validated bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Absolute bundle directory.
+    pub dir: PathBuf,
+    /// Absolute rootfs path (not a symlink).
+    pub rootfs: PathBuf,
+    pub spec: Spec,
+}
+
+/// Read `config.json` from the bundle and validate it.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = std::path::absolute(bundle).map_err(|e| io_err("abs", bundle, e))?;
+    let path = dir.join("config.json");
+    let data = fs::read(&path).map_err(|e| io_err("open", &path, e))?;
+    let spec = parse(&data).map_err(|e| e.context(path.display()))?;
+    let rootfs = rootfs_path(&dir, &spec)?;
+    validate(&spec)?;
+    Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Parse the JSON text of a config: errors name the JSON path of the bad value.
+pub fn parse(data: &[u8]) -> Result<Spec> {
+    let mut value: Value =
+        serde_json::from_slice(data).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
+    drop_unknown_capabilities(&mut value);
+    serde_path_to_error::deserialize::<_, Spec>(value).map_err(|e| {
+        let p = e.path().to_string();
+        Error::config(p, e.into_inner().to_string())
+    })
+}
+
+/// runc warns about and ignores capability names it does not know, so a
+/// config written for a newer kernel still runs: do the same before the strict parse.
+fn drop_unknown_capabilities(v: &mut Value) {
+    let Some(caps) = v
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (set, list) in caps.iter_mut() {
+        if let Some(arr) = list.as_array_mut() {
+            arr.retain(|c| {
+                let known = c
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("CAP_") && crate::capabilities::known(s));
+                if !known {
+                    log::warn!("ignoring unknown or unavailable capability {c} in process.capabilities.{set}");
+                }
+                known
+            });
+        }
+    }
+}
+
+fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::config("root", "missing: a bundle needs a root filesystem"))?;
+    let p = root.path();
+    if p.as_os_str().is_empty() {
+        return Err(Error::config("root.path", "must not be empty"));
+    }
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        bundle.join(p)
+    };
+    let md =
+        fs::symlink_metadata(&abs).map_err(|e| io_err("stat", &abs, e).context("root.path"))?;
+    if md.file_type().is_symlink() {
+        return Err(Error::config(
+            "root.path",
+            format!("{} is a symlink, which husk refuses", abs.display()),
+        ));
+    }
+    if !md.is_dir() {
+        return Err(Error::config(
+            "root.path",
+            format!("{} is not a directory", abs.display()),
+        ));
+    }
+    Ok(abs)
+}
+
+fn unsupported(field: &str, step: &str) -> Error {
+    Error::config(field, format!("not supported by this husk yet ({step})"))
+}
+
+/// Check the parts of the config that `create` needs, refusing what is not implemented.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing: nothing to run"))?;
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => return Err(Error::config("process.args", "must name a program to run")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("{:?} is not an absolute path", process.cwd()),
+        ));
+    }
+    if process.command_line().is_some() {
+        return Err(Error::config("process.commandLine", "is for Windows only"));
+    }
+    if process.user().username().is_some() {
+        return Err(Error::config(
+            "process.user.username",
+            "is for Windows only",
+        ));
+    }
+    for (set, on) in [
+        (
+            "process.apparmorProfile",
+            process
+                .apparmor_profile()
+                .as_ref()
+                .is_some_and(|s| !s.is_empty()),
+        ),
+        (
+            "process.selinuxLabel",
+            process
+                .selinux_label()
+                .as_ref()
+                .is_some_and(|s| !s.is_empty()),
+        ),
+    ] {
+        if on {
+            return Err(unsupported(set, "LSMs come with step 9"));
+        }
+    }
+    if process.io_priority().is_some() {
+        return Err(unsupported("process.ioPriority", "step 11"));
+    }
+    if process.scheduler().is_some() {
+        return Err(unsupported("process.scheduler", "step 11"));
+    }
+    if process.exec_cpu_affinity().is_some() {
+        return Err(unsupported("process.execCPUAffinity", "step 8"));
+    }
+    if let Some(hooks) = spec.hooks() {
+        let any = [
+            hooks.prestart(),
+            hooks.create_runtime(),
+            hooks.create_container(),
+            hooks.start_container(),
+            hooks.poststart(),
+            hooks.poststop(),
+        ]
+        .iter()
+        .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+        if any {
+            return Err(unsupported("hooks", "step 4"));
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(
+                format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", m.destination()),
+            ));
+        }
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return Err(unsupported(
+                &format!("mounts[{i}].uidMappings"),
+                "idmapped mounts come with step 11",
+            ));
+        }
+    }
+    if spec.solaris().is_some()
+        || spec.windows().is_some()
+        || spec.vm().is_some()
+        || spec.zos().is_some()
+    {
+        return Err(Error::config(
+            "platform",
+            "only linux containers are supported",
+        ));
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::config("linux", "missing"))?;
+    validate_linux(spec, linux)
+}
+
+fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let mut seen = Vec::new();
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        let t = ns.typ();
+        if seen.contains(&t) {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}]"),
+                format!("duplicate namespace type {t}"),
+            ));
+        }
+        seen.push(t);
+        match t {
+            LinuxNamespaceType::User => {
+                return Err(unsupported("linux.namespaces: user", "step 3"));
+            }
+            LinuxNamespaceType::Time => {
+                return Err(unsupported("linux.namespaces: time", "step 3"));
+            }
+            _ => {}
+        }
+        if let Some(p) = ns.path()
+            && !p.is_absolute()
+        {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}].path"),
+                format!("{p:?} is not an absolute path"),
+            ));
+        }
+    }
+    let has = |t: LinuxNamespaceType| seen.contains(&t);
+    if !has(LinuxNamespaceType::Mount) {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required to set up the rootfs",
+        ));
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(Error::config(
+            "hostname",
+            "unable to set hostname without a private UTS namespace",
+        ));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(Error::config(
+            "domainname",
+            "unable to set domainname without a private UTS namespace",
+        ));
+    }
+    if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
+        return Err(unsupported(
+            "linux.uidMappings",
+            "user namespaces come with step 3",
+        ));
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            crate::init::sysctl::check(key, &seen)
+                .map_err(|m| Error::config(format!("linux.sysctl.{key}"), m))?;
+        }
+    }
+    if let Some(r) = linux.resources() {
+        // Step 5 brings every resource; only the device rules are applied now.
+        let v = serde_json::to_value(r).unwrap_or(Value::Null);
+        if let Some(obj) = v.as_object() {
+            for (k, val) in obj {
+                if k != "devices"
+                    && !val.is_null()
+                    && val != &Value::Object(Default::default())
+                    && val != &Value::Array(vec![])
+                {
+                    return Err(unsupported(
+                        &format!("linux.resources.{k}"),
+                        "cgroup resources come with step 5",
+                    ));
+                }
+            }
+        }
+    }
+    if linux.seccomp().is_some() {
+        return Err(unsupported("linux.seccomp", "step 7"));
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(unsupported("linux.intelRdt", "step 11"));
+    }
+    if linux.personality().is_some() {
+        return Err(unsupported("linux.personality", "step 11"));
+    }
+    if linux.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(unsupported("linux.mountLabel", "LSMs come with step 9"));
+    }
+    if linux.time_offsets().is_some() {
+        return Err(unsupported("linux.timeOffsets", "step 3"));
+    }
+    if linux.memory_policy().is_some() {
+        return Err(unsupported("linux.memoryPolicy", "step 11"));
+    }
+    if linux.net_devices().is_some() {
+        return Err(unsupported("linux.netDevices", "step 11"));
+    }
+    if let Some(p) = linux.cgroups_path() {
+        crate::cgroups::check_path(&p.to_string_lossy())?;
+    }
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+            return Err(Error::config(
+                format!("linux.devices[{i}].path"),
+                format!("{:?} must be an absolute path under /dev", d.path()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Value {
+        serde_json::json!({
+            "ociVersion": "1.2.0",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["/bin/sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}
+        })
+    }
+
+    fn check(v: Value) -> Result<()> {
+        let spec = parse(v.to_string().as_bytes())?;
+        validate(&spec)
+    }
+
+    #[test]
+    fn minimal_is_valid() {
+        check(minimal()).unwrap();
+    }
+
+    #[test]
+    fn parse_errors_name_the_path() {
+        let mut v = minimal();
+        v["process"]["user"]["uid"] = Value::String("root".into());
+        let e = check(v).unwrap_err().to_string();
+        assert!(e.starts_with("process.user.uid: "), "{e}");
+        let mut v = minimal();
+        v["linux"]["namespaces"][1]["type"] = Value::String("foo".into());
+        let e = check(v).unwrap_err().to_string();
+        assert!(e.contains("linux.namespaces[1].type"), "{e}");
+        let e = parse(b"{not json").unwrap_err().to_string();
+        assert!(e.contains("invalid JSON"), "{e}");
+    }
+
+    #[test]
+    fn required_fields() {
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("process");
+        assert!(check(v).unwrap_err().to_string().starts_with("process: "));
+        let mut v = minimal();
+        v["process"]["args"] = serde_json::json!([]);
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .starts_with("process.args: ")
+        );
+        let mut v = minimal();
+        v["process"]["cwd"] = Value::String("rel".into());
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .starts_with("process.cwd: ")
+        );
+        let mut v = minimal();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}]);
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .contains("mount namespace")
+        );
+    }
+
+    #[test]
+    fn refuses_unimplemented_fields() {
+        let mut v = minimal();
+        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .starts_with("linux.seccomp")
+        );
+        let mut v = minimal();
+        v["linux"]["resources"] = serde_json::json!({"pids": {"limit": 10}});
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .starts_with("linux.resources.pids")
+        );
+        let mut v = minimal();
+        v["linux"]["resources"] =
+            serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        check(v).unwrap();
+    }
+
+    #[test]
+    fn hostname_needs_uts() {
+        let mut v = minimal();
+        v["hostname"] = Value::String("h".into());
+        assert!(check(v.clone()).unwrap_err().to_string().contains("UTS"));
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "uts"}]);
+        check(v).unwrap();
+    }
+
+    #[test]
+    fn unknown_capabilities_are_dropped() {
+        let mut v = minimal();
+        v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_KILL", "CAP_NOPE"]});
+        let spec = parse(v.to_string().as_bytes()).unwrap();
+        let b = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .bounding()
+            .clone()
+            .unwrap();
+        assert_eq!(b.len(), 1);
+    }
+}

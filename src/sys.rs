@@ -1,0 +1,366 @@
+//! The thin layer of raw system calls that nix does not wrap (or wraps in a
+//! way we cannot use). Every `unsafe` block of husk outside `init::exec`
+//! lives here, each with its `// SAFETY:` argument.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+
+/// `struct open_how` for openat2(2).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+fn cstr(p: &Path) -> Result<CString, Errno> {
+    CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)
+}
+
+fn fd_result(ret: libc::c_long) -> Result<OwnedFd, Errno> {
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// openat2(2). `O_CLOEXEC` is always added.
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> Result<OwnedFd, Errno> {
+    let c = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve,
+    };
+    loop {
+        // SAFETY: `c` is a valid NUL-terminated string and `how` a valid open_how
+        // whose size we pass; both outlive the call.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        match fd_result(ret) {
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// fsopen(2) with `FSOPEN_CLOEXEC`.
+pub fn fsopen(fstype: &CStr) -> Result<OwnedFd, Errno> {
+    // SAFETY: `fstype` is a valid C string; the flag is a plain integer.
+    let ret = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), 1 as libc::c_uint) };
+    fd_result(ret)
+}
+
+/// fsconfig(2) FSCONFIG_SET_STRING.
+pub fn fsconfig_set_string(fs: BorrowedFd<'_>, key: &CStr, value: &CStr) -> Result<(), Errno> {
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    // SAFETY: key and value are valid C strings that outlive the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// fsconfig(2) FSCONFIG_CMD_CREATE.
+pub fn fsconfig_create(fs: BorrowedFd<'_>) -> Result<(), Errno> {
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    // SAFETY: no pointers are passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+pub const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+pub const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+pub const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+
+/// fsmount(2) with `FSMOUNT_CLOEXEC`: a detached mount of the configured context.
+pub fn fsmount(fs: BorrowedFd<'_>, attrs: libc::c_uint) -> Result<OwnedFd, Errno> {
+    // SAFETY: no pointers are passed.
+    let ret = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), 1 as libc::c_uint, attrs) };
+    fd_result(ret)
+}
+
+/// memfd_create(2) with close-on-exec and sealing allowed.
+pub fn memfd_create(name: &CStr) -> Result<OwnedFd, Errno> {
+    // SAFETY: `name` is a valid C string.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_memfd_create,
+            name.as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    fd_result(ret)
+}
+
+/// pidfd_open(2).
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
+    fd_result(ret)
+}
+
+/// pidfd_send_signal(2).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
+    // SAFETY: a null siginfo is allowed and means "as kill(2)".
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0 as libc::c_uint,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Mark every descriptor from `first` upwards close-on-exec.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: plain integers; with CLOSE_RANGE_CLOEXEC nothing is closed now, so
+    // no descriptor owned by Rust code becomes dangling.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    // Older kernels: walk /proc/self/fd.
+    let dir = std::fs::read_dir("/proc/self/fd").map_err(|_| Errno::last())?;
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd: &RawFd| *fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD on a descriptor number only changes its flags; an
+        // already-closed number just fails with EBADF, which we ignore.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+fn prctl(op: libc::c_int, arg: libc::c_ulong) -> Result<i32, Errno> {
+    // SAFETY: every option we pass takes integer arguments only.
+    let ret = unsafe {
+        libc::prctl(
+            op,
+            arg,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(ret) }
+}
+
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+}
+pub fn set_pdeathsig(sig: i32) -> Result<(), Errno> {
+    prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong).map(drop)
+}
+pub fn set_dumpable(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong).map(drop)
+}
+pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong).map(drop)
+}
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_NO_NEW_PRIVS,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// The path through which a descriptor can be named to path-based calls such
+/// as mount(2). The procfs at /proc is the one husk saw before pivot_root.
+pub fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// Reset every signal to its default disposition and clear the mask, so that
+/// what Rust's runtime changed (SIGPIPE ignored) does not survive execve.
+pub fn reset_signals() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL is always valid; errors for signals
+        // reserved by libc are ignored.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: an empty, initialised set is passed by pointer for the call only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// fork(2). The caller is single-threaded (the init), so the child may run
+/// ordinary Rust code.
+pub fn fork() -> Result<Option<i32>, Errno> {
+    // SAFETY: husk's init is single-threaded when it forks (see init::mod), so
+    // no lock can be held by another thread in the child.
+    match unsafe { libc::fork() } {
+        -1 => Err(Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some(pid)),
+    }
+}
+
+pub const OPEN_TREE_CLONE: libc::c_uint = 1;
+pub const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+/// open_tree(2) of an absolute host path or of a descriptor (empty path).
+pub fn open_tree(dir: BorrowedFd<'_>, path: &Path, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
+    let c = cstr(path)?;
+    let mut f = flags | libc::O_CLOEXEC as libc::c_uint;
+    if path.as_os_str().is_empty() {
+        f |= libc::AT_EMPTY_PATH as libc::c_uint;
+    }
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, dir.as_raw_fd(), c.as_ptr(), f) };
+    fd_result(ret)
+}
+
+/// move_mount(2) of a detached tree (a descriptor) onto a target descriptor.
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), Errno> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: both paths are static empty C strings.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// `struct mount_attr` for mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount a descriptor is on (optionally its whole tree).
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clear: u64,
+    recursive: bool,
+) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: `attr` is a valid mount_attr whose size we pass; the path is a static empty string.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// The CLONE_NEW* type of a namespace descriptor (ioctl NS_GET_NSTYPE).
+pub fn ns_type(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: NS_GET_NSTYPE takes no argument and returns the type.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(ret) }
+}
+
+/// Join a new session keyring named `name` (keyctl KEYCTL_JOIN_SESSION_KEYRING).
+pub fn join_session_keyring(name: &CStr) -> Result<(), Errno> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    // SAFETY: `name` is a valid C string for the duration of the call.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// setdomainname(2).
+pub fn set_domainname(name: &str) -> Result<(), Errno> {
+    // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Duplicate a descriptor to the lowest free number at or above `min`, close-on-exec.
+pub fn dup_above(fd: BorrowedFd<'_>, min: RawFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and the minimum.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    fd_result(ret as libc::c_long)
+}
