@@ -109,6 +109,12 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
         .map_err(|e| Error::sys("mkfifo", &fifo_path, e))?;
+    // The umask filtered mkfifo's mode; the init may run as any user, even unmapped.
+    std::fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .map_err(|e| io_err("chmod", &fifo_path, e))?;
     let fifo = nix::fcntl::open(
         &fifo_path,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
@@ -201,6 +207,10 @@ fn bootstrap(
     loop {
         match protocol::recv(&mut init.sock)? {
             Some(protocol::Message::Pid { pid }) => container_pid = Some(pid),
+            Some(protocol::Message::IdMapRequest) => {
+                write_id_maps(pid, &bundle.spec)?;
+                protocol::send(&mut init.sock, &protocol::Message::IdMapDone)?;
+            }
             Some(protocol::Message::Ready) => {
                 return container_pid
                     .ok_or_else(|| Error::Msg("init was ready before reporting its pid".into()));
@@ -228,6 +238,29 @@ fn bootstrap(
             }
         }
     }
+}
+
+/// Write the user namespace's uid and gid maps for the init (only the parent,
+/// outside the namespace, may write them).
+fn write_id_maps(pid: i32, spec: &oci_spec::runtime::Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    for (file, maps, field) in [
+        (
+            "uid_map",
+            linux.and_then(|l| l.uid_mappings().as_deref()),
+            "linux.uidMappings",
+        ),
+        (
+            "gid_map",
+            linux.and_then(|l| l.gid_mappings().as_deref()),
+            "linux.gidMappings",
+        ),
+    ] {
+        let path = format!("/proc/{pid}/{file}");
+        let text = crate::init::namespaces::id_map_text(maps.unwrap_or_default());
+        std::fs::write(&path, text).map_err(|e| io_err("write", &path, e).context(field))?;
+    }
+    Ok(())
 }
 
 /// Write the pid file atomically (temporary file in the same directory, then rename).

@@ -38,6 +38,9 @@ pub enum Error {
     Init(String),
     #[error("{0}")]
     Msg(String),
+    /// Another error with the step or field it happened in.
+    #[error("{ctx}: {source}")]
+    Context { ctx: String, source: Box<Error> },
 }
 
 impl Error {
@@ -68,13 +71,17 @@ impl Error {
 
     /// Prefix the message with context, keeping it on one line.
     pub fn context(self, ctx: impl std::fmt::Display) -> Self {
-        Error::Msg(format!("{ctx}: {self}"))
+        Error::Context {
+            ctx: ctx.to_string(),
+            source: Box::new(self),
+        }
     }
 
     /// The errno underneath, when there is one.
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Sys { errno, .. } | Error::Call { errno, .. } => Some(*errno),
+            Error::Context { source, .. } => source.errno(),
             _ => None,
         }
     }

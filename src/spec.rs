@@ -212,15 +212,6 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             ));
         }
         seen.push(t);
-        match t {
-            LinuxNamespaceType::User => {
-                return Err(unsupported("linux.namespaces: user", "step 3"));
-            }
-            LinuxNamespaceType::Time => {
-                return Err(unsupported("linux.namespaces: time", "step 3"));
-            }
-            _ => {}
-        }
         if let Some(p) = ns.path()
             && !p.is_absolute()
         {
@@ -249,12 +240,7 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             "unable to set domainname without a private UTS namespace",
         ));
     }
-    if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
-        return Err(unsupported(
-            "linux.uidMappings",
-            "user namespaces come with step 3",
-        ));
-    }
+    validate_user_ns(linux)?;
     if let Some(sysctl) = linux.sysctl() {
         for key in sysctl.keys() {
             crate::init::sysctl::check(key, &seen)
@@ -291,8 +277,26 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     if linux.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
         return Err(unsupported("linux.mountLabel", "LSMs come with step 9"));
     }
-    if linux.time_offsets().is_some() {
-        return Err(unsupported("linux.timeOffsets", "step 3"));
+    if linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty()) {
+        let new_time = linux
+            .namespaces()
+            .iter()
+            .flatten()
+            .any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
+        if !new_time {
+            return Err(Error::config(
+                "linux.timeOffsets",
+                "time offsets need a new time namespace in linux.namespaces",
+            ));
+        }
+        for k in linux.time_offsets().iter().flatten().map(|(k, _)| k) {
+            if k != "monotonic" && k != "boottime" {
+                return Err(Error::config(
+                    format!("linux.timeOffsets.{k}"),
+                    "only monotonic and boottime clocks have offsets",
+                ));
+            }
+        }
     }
     if linux.memory_policy().is_some() {
         return Err(unsupported("linux.memoryPolicy", "step 11"));
@@ -312,6 +316,30 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Id mappings go with a new user namespace, both of them, and only then.
+fn validate_user_ns(linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let user = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .find(|n| n.typ() == LinuxNamespaceType::User);
+    let has = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.as_ref().is_some_and(|v| !v.is_empty())
+    };
+    let (uids, gids) = (has(linux.uid_mappings()), has(linux.gid_mappings()));
+    let msg = match user {
+        None if uids || gids => "id mappings need a user namespace in linux.namespaces",
+        Some(u) if u.path().is_none() && !(uids && gids) => {
+            "a new user namespace needs both uidMappings and gidMappings"
+        }
+        Some(u) if u.path().is_some() && (uids || gids) => {
+            "id mappings cannot be given when joining an existing user namespace"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::config("linux.uidMappings", msg))
 }
 
 #[cfg(test)]
@@ -403,6 +431,39 @@ mod tests {
         let mut v = minimal();
         v["linux"]["resources"] =
             serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]});
+        check(v).unwrap();
+    }
+
+    #[test]
+    fn user_namespace_rules() {
+        let mut v = minimal();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}]);
+        assert!(
+            check(v.clone())
+                .unwrap_err()
+                .to_string()
+                .contains("both uidMappings")
+        );
+        v["linux"]["uidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 10}]);
+        v["linux"]["gidMappings"] = v["linux"]["uidMappings"].clone();
+        check(v.clone()).unwrap();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        assert!(
+            check(v)
+                .unwrap_err()
+                .to_string()
+                .contains("need a user namespace")
+        );
+        let mut v = minimal();
+        v["linux"]["timeOffsets"] = serde_json::json!({"monotonic": {"secs": 1}});
+        assert!(
+            check(v.clone())
+                .unwrap_err()
+                .to_string()
+                .starts_with("linux.timeOffsets")
+        );
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "time"}]);
         check(v).unwrap();
     }
 

@@ -165,13 +165,14 @@ fn create_start_kill_delete() {
     c.wait_status("stopped", WAIT).unwrap();
 
     c.delete().assert_success();
-    let err = c.state().expect_err("state after delete must fail");
-    if !runtime_is_runc() {
-        assert!(err.contains("container does not exist"), "{err}");
-    }
     rt.exec(&["state", &id])
         .assert_error_wording("container does not exist");
     assert!(!rt.state_dir(&id).exists(), "state dir survived delete");
+    let entries = rt.root_entries();
+    assert!(
+        !entries.iter().any(|e| e.contains(&id)),
+        "state left under --root: {entries:?}"
+    );
     assert!(wait_pid_gone(pid, WAIT), "init pid {pid} still alive");
     drop(c);
     assert_clean(&rt, &id, &b);
@@ -205,25 +206,21 @@ fn delete_running_requires_force() {
 }
 
 #[test]
-fn delete_created_requires_force() {
-    // A created (never started) container is not stopped either.
+fn delete_created_kills_it() {
+    // runc semantics: `delete` (without --force) of a created, never started
+    // container kills its init and removes it.
     let rt = Runtime::new();
     let b = sleeper();
     let id = unique_id("lc-delete-created");
     let c = rt.create_ok(&id, &b);
     let pid = c.pid();
-    let out = c.delete();
-    if !out.success() {
-        // upstream runc refuses; runc 1.1.5 also refuses
-        out.assert_error_wording(&format!(
-            "cannot delete container {id} that is not stopped: created"
-        ));
-        assert_eq!(c.state().unwrap()["status"], "created");
-    }
-    c.delete_force().assert_success();
-    assert!(wait_pid_gone(pid, WAIT));
-    drop(c);
+    c.delete().assert_success();
+    assert!(wait_pid_gone(pid, WAIT), "init pid {pid} survived delete");
+    rt.exec(&["state", &id])
+        .assert_error_wording("container does not exist");
+    assert!(!rt.state_dir(&id).exists());
     assert_clean(&rt, &id, &b);
+    drop(c);
 }
 
 #[test]

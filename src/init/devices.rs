@@ -69,8 +69,12 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
         Err(e) => return Err(Error::sys("unlink", path, e)),
     }
     let dev = libc::makedev(major as u32, minor as u32);
-    nix::sys::stat::mknodat(&dir, name, kind, Mode::from_bits_truncate(perm), dev)
-        .map_err(|e| Error::sys("mknod", path, e))?;
+    match nix::sys::stat::mknodat(&dir, name, kind, Mode::from_bits_truncate(perm), dev) {
+        Ok(()) => {}
+        // In a user namespace mknod is not allowed: bind the host's node instead, as runc.
+        Err(Errno::EPERM) => return bind_host_node(&dir, name, path),
+        Err(e) => return Err(Error::sys("mknod", path, e)),
+    }
     let fd = nix::fcntl::openat(
         &dir,
         name,
@@ -87,6 +91,32 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
     )
     .map_err(|e| Error::sys("chown", path, e))?;
     Ok(())
+}
+
+/// Bind-mount the host's device node at the same path onto an empty file.
+fn bind_host_node(dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, path: &Path) -> Result<()> {
+    nix::fcntl::openat(
+        dir,
+        name,
+        nix::fcntl::OFlag::O_CREAT
+            | nix::fcntl::OFlag::O_EXCL
+            | nix::fcntl::OFlag::O_WRONLY
+            | nix::fcntl::OFlag::O_CLOEXEC
+            | nix::fcntl::OFlag::O_NOFOLLOW,
+        Mode::from_bits_truncate(0o644),
+    )
+    .map_err(|e| Error::sys("create", path, e))?;
+    let target = nix::fcntl::openat(
+        dir,
+        name,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", path, e))?;
+    let tree = crate::sys::open_tree(nix::fcntl::AT_FDCWD, path, crate::sys::OPEN_TREE_CLONE)
+        .map_err(|e| Error::sys("open_tree", path, e).context("bind host device"))?;
+    crate::sys::move_mount(tree.as_fd(), target.as_fd())
+        .map_err(|e| Error::sys("move_mount", path, e))
 }
 
 /// The default devices, links and /dev/ptmx (when /dev is not bind-mounted).

@@ -53,12 +53,13 @@ pub fn main() -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = protocol::send(
-        &mut sock,
-        &Message::Error {
-            message: err.to_string(),
-        },
-    );
+    let msg = Message::Error {
+        message: err.to_string(),
+    };
+    if protocol::send(&mut sock, &msg).is_err() {
+        // `create` has gone (the error came after ready): the container's stderr is all we have.
+        let _ = writeln!(std::io::stderr(), "husk init: {err}");
+    }
     std::process::exit(1);
 }
 
@@ -76,7 +77,7 @@ fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
     let _ = fcntl(fifo.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     sys::set_dumpable(false).map_err(|e| Error::call("prctl PR_SET_DUMPABLE", e))?;
 
-    if namespaces::enter(&cfg.spec)? {
+    if namespaces::enter(&cfg.spec, sock)? {
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::call("pipe", e))?;
         match sys::fork().map_err(|e| Error::call("fork", e))? {
             Some(child) => {
@@ -164,13 +165,27 @@ fn container_init(
     sys::cloexec_from(3 + cfg.preserve_fds).map_err(|e| Error::call("close_range", e))?;
     protocol::send(sock, &Message::Ready)?;
 
+    // `create` has returned: from here on, the container's stderr is the only place to report.
+    let fail = |msg: String| -> ! {
+        let _ = writeln!(std::io::stderr(), "husk init: {msg}");
+        std::process::exit(127)
+    };
     // Wait for `start`: opening the fifo for writing blocks until it opens it for reading.
-    let mut gate = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&fifo_path)
-        .map_err(|e| crate::error::io_err("open", "exec fifo", e))?;
-    gate.write_all(b"0")
-        .map_err(|e| crate::error::io_err("write", "exec fifo", e))?;
+    let gate = loop {
+        match nix::fcntl::open(
+            fifo_path.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r,
+        }
+    };
+    let gate =
+        gate.unwrap_or_else(|e| fail(format!("open exec fifo: {}", crate::error::errno_text(e))));
+    if let Err(e) = nix::unistd::write(&gate, b"0") {
+        fail(format!("write exec fifo: {}", crate::error::errno_text(e)));
+    }
     drop(gate);
     drop(fifo);
     let umask = process.user().umask().unwrap_or(0o022);
@@ -179,8 +194,9 @@ fn container_init(
     let e = nix::unistd::execve(&c_prog, &c_args, &c_env)
         .err()
         .unwrap_or(nix::errno::Errno::EINVAL);
-    // `create` is gone by now: the container's stderr is the only place to say it.
-    let msg = format!("exec {:?}: {}", args[0], crate::error::errno_text(e));
-    let _ = writeln!(std::io::stderr(), "husk: {msg}");
-    std::process::exit(127);
+    fail(format!(
+        "exec {:?}: {}",
+        args[0],
+        crate::error::errno_text(e)
+    ))
 }

@@ -5,6 +5,8 @@
 //! | # | from → to            | message      | when                                                    |
 //! |---|----------------------|--------------|---------------------------------------------------------|
 //! | 1 | parent → init        | `Bootstrap`  | after the parent placed the init in its cgroups         |
+//! | 1a| init → parent       | `IdMapRequest` | a new user namespace exists: write its uid/gid maps |
+//! | 1b| parent → init       | `IdMapDone`  | the maps are written; the init becomes root in it       |
 //! | 2 | init (stage 1) → parent | `Pid`     | namespaces entered; the pid (host view) of the process  |
 //! |   |                      |              | that will exec (after the fork for a pid namespace)     |
 //! | 3 | container init → parent | `Ready`   | every step that can fail is done; now waiting for start |
@@ -44,6 +46,8 @@ pub struct InitConfig {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Message {
     Bootstrap(Box<InitConfig>),
+    IdMapRequest,
+    IdMapDone,
     Pid { pid: i32 },
     Ready,
     Error { message: String },

@@ -374,7 +374,7 @@ pub fn remove_tree(dir: &Path) {
             Err(_) => continue,
         };
         // SAFETY: valid C string.
-        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) } != 0 {
             stuck.push(mp);
         }
     }
@@ -552,6 +552,9 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> (Option<ExitStatus
             Err(e) => panic!("wait: {e}"),
         }
         if Instant::now() >= deadline {
+            // The child leads its own process group (see prepare_child).
+            // SAFETY: plain kill(2) on a process group we created.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             let _ = child.kill();
             let st = child.wait().ok();
             return (st, true);
@@ -571,14 +574,15 @@ fn spawn_reader<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-/// Give the child default dispositions for every signal.
+/// Give the child default dispositions for every signal and its own process
+/// group (so that a timed-out command can be killed with all its helpers).
 ///
 /// Besides not leaking a caller's ignored signals into containers, having a
 /// `pre_exec` hook makes std use fork+exec instead of posix_spawn: glibc's
 /// posix_spawn sets its internal SIGCANCEL (32) to SIG_IGN in the child when
 /// the parent has a handler for it, and runtimes such as runc pass that on
 /// to the container (SigIgn 0000000080000000).
-fn reset_signals(cmd: &mut Command) {
+fn prepare_child(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     /// The kernel's `struct sigaction` for rt_sigaction(2) on x86_64.
     #[repr(C)]
@@ -609,6 +613,7 @@ fn reset_signals(cmd: &mut Command) {
                     );
                 }
             }
+            libc::setpgid(0, 0);
             Ok(())
         });
     }
@@ -619,7 +624,7 @@ fn reset_signals(cmd: &mut Command) {
 /// is still held open by a surviving grandchild is abandoned after 1 s.
 pub fn run_command(mut cmd: Command, timeout: Duration) -> CmdOutput {
     let cmdline = describe_command(&cmd);
-    reset_signals(&mut cmd);
+    prepare_child(&mut cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -678,7 +683,7 @@ pub fn run_command_to_files(
     let (out, err) = (open(stdout_path), open(stderr_path));
     let len = |f: &File| f.metadata().map(|m| m.len()).unwrap_or(0);
     let (out_off, err_off) = (len(&out), len(&err));
-    reset_signals(&mut cmd);
+    prepare_child(&mut cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
