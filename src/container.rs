@@ -281,6 +281,10 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     let _lock = root.lock(id)?;
     let st = root.load(id)?;
     st.status(root).can_start()?;
+    // The pidfd first: once the fifo is open the init may exec and exit at once.
+    let pidfd = st
+        .init_pidfd()
+        .map_err(|_| Error::Msg("cannot start a container that has stopped".into()))?;
     let fifo_path = root.dir(id).join(EXEC_FIFO);
     let fifo = nix::fcntl::open(
         &fifo_path,
@@ -288,9 +292,10 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Error::sys("open", &fifo_path, e))?;
-    let pidfd = st
-        .init_pidfd()
-        .map_err(|_| Error::Msg("cannot start a container that has stopped".into()))?;
+    let released = || {
+        let mut b = [0u8; 1];
+        matches!(nix::unistd::read(&fifo, &mut b), Ok(1))
+    };
     loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
@@ -301,19 +306,16 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
             Err(e) => return Err(Error::call("poll exec fifo", e)),
             Ok(_) => {}
         }
-        let fifo_ready = fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(PollFlags::POLLIN));
+        let fifo_ready = fds[0].revents().is_some_and(|r| !r.is_empty());
         let died = fds[1].revents().is_some_and(|r| !r.is_empty());
-        if fifo_ready {
-            let mut b = [0u8; 1];
-            match nix::unistd::read(&fifo, &mut b) {
-                Ok(1) => break,
-                Ok(_) | Err(Errno::EAGAIN) => {}
-                Err(e) => return Err(Error::sys("read", &fifo_path, e)),
-            }
+        if fifo_ready && released() {
+            break;
         }
+        // A process that wrote the byte and then exited still counts as started.
         if died {
+            if released() {
+                break;
+            }
             return Err(Error::Msg(
                 "cannot start a container that has stopped".into(),
             ));
