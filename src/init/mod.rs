@@ -130,7 +130,7 @@ fn container_init(
         }
     }
 
-    rootfs::setup(cfg)?;
+    rootfs::setup(cfg, &mut || Ok(()))?;
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h)
             .map_err(|e| Error::call("sethostname", e).context("hostname"))?;

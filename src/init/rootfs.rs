@@ -97,7 +97,9 @@ fn clean(dest: &Path) -> Result<PathBuf> {
 }
 
 /// Set up the rootfs up to and including pivot_root.
-pub fn setup(cfg: &InitConfig) -> Result<()> {
+/// `before_pivot` runs once every mount is in place and before pivot_root:
+/// the moment of the prestart, createRuntime and createContainer hooks.
+pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     let spec = &cfg.spec;
     let linux = spec.linux().as_ref();
     let prop = linux
@@ -151,6 +153,7 @@ pub fn setup(cfg: &InitConfig) -> Result<()> {
             .unwrap_or_default(),
     )?;
 
+    before_pivot()?;
     pivot(&cfg.rootfs, root, cfg.no_pivot)?;
     if let Some(p) = prop {
         nix::mount::mount(
