@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cgroups;
 use crate::error::{Error, Result, io_err};
+use crate::hooks;
 use crate::process::{self, protocol};
 use crate::spec;
 use crate::state::{self, EXEC_FIFO, Root, State, Status};
@@ -61,10 +62,43 @@ impl Drop for Undo<'_> {
     }
 }
 
+/// A created container, and for a foreground `run` with a terminal the
+/// socket on which the init sends the pty master.
+pub struct Created {
+    pub state: State,
+    pub console: Option<std::os::unix::net::UnixStream>,
+}
+
+/// Systemd socket activation: descriptors 3.. passed to husk with LISTEN_FDS
+/// (and LISTEN_PID naming husk) go on to the container, as runc does.
+fn listen_fds() -> u32 {
+    let pid_ok = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|p| p == std::process::id());
+    match std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        Some(n) if pid_ok => n,
+        _ => 0,
+    }
+}
+
 /// Create a container: everything up to the point where only `start` is missing.
-pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
+pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     state::validate_id(&o.id)?;
-    let bundle = spec::load(&o.bundle)?;
+    let mut bundle = spec::load(&o.bundle)?;
+    let listen = listen_fds();
+    if listen > 0
+        && let Some(p) = bundle.spec.process_mut()
+    {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.push(format!("LISTEN_FDS={listen}"));
+        env.push("LISTEN_PID=1".into());
+        p.set_env(Some(env));
+    }
+    let passthrough = listen + o.preserve_fds;
     let process = bundle
         .spec
         .process()
@@ -77,12 +111,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
                 "cannot allocate tty if husk will detach without setting console socket".into(),
             ));
         }
-        (true, _) => {
-            return Err(Error::config(
-                "process.terminal",
-                "not supported by this husk yet (step 4)",
-            ));
-        }
+        (true, _) => {}
         (false, Some(_)) => {
             return Err(Error::Msg(
                 "cannot use console socket if husk will not detach or allocate tty".into(),
@@ -124,8 +153,24 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
 
     let cg = cgroups::create(&cg_path)?;
     undo.cgroup = Some(cg.clone());
+    // The console socket: the caller's (connected here, on the host), or for a
+    // foreground `run` one end of a pair whose other end husk keeps.
+    let (console_child, console_keep) = match (&o.console_socket, terminal) {
+        (Some(path), true) => {
+            let s = std::os::unix::net::UnixStream::connect(path)
+                .map_err(|e| io_err("connect", path, e).context("--console-socket"))?;
+            (Some(OwnedFd::from(s)), None)
+        }
+        (None, true) => {
+            let (a, b) = std::os::unix::net::UnixStream::pair()
+                .map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
+            (Some(OwnedFd::from(a)), Some(b))
+        }
+        _ => (None, None),
+    };
     let sealed = process::sealed::open()?;
-    let mut init = process::spawn_init(&sealed, &fifo, o.preserve_fds)?;
+    let mut init = process::spawn_init(&sealed, &fifo, console_child.as_ref(), passthrough)?;
+    drop(console_child);
     drop(sealed);
     undo.pid = Some(init.child.id() as i32);
     let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path);
@@ -162,13 +207,17 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<State> {
             .into_iter()
             .collect::<BTreeMap<_, _>>(),
         cgroup: cg,
+        hooks: bundle.spec.hooks().clone(),
     };
     root.save(&st)?;
     if let Some(p) = &o.pid_file {
         write_pid_file(p, container_pid)?;
     }
     undo.armed = false;
-    Ok(st)
+    Ok(Created {
+        state: st,
+        console: console_keep,
+    })
 }
 
 /// Place the init, send it the config, and wait for it to be ready.
@@ -199,14 +248,33 @@ fn bootstrap(
         cgroup_path: cg_path.to_string(),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
-        preserve_fds: o.preserve_fds,
+        preserve_fds: listen_fds() + o.preserve_fds,
         fifo_fd: init.fifo_fd,
+        console_fd: init.console_fd,
     };
     protocol::send(&mut init.sock, &protocol::Message::Bootstrap(Box::new(cfg)))?;
     let mut container_pid = None;
     loop {
         match protocol::recv(&mut init.sock)? {
             Some(protocol::Message::Pid { pid }) => container_pid = Some(pid),
+            Some(protocol::Message::RunHooks) => {
+                let pid = container_pid.unwrap_or(pid);
+                let state = hook_state(bundle, &o.id, "creating", pid);
+                if let Some(h) = bundle.spec.hooks() {
+                    hooks::run_all(
+                        "prestart",
+                        h.prestart().as_deref().unwrap_or_default(),
+                        &state,
+                    )?;
+                    hooks::run_all(
+                        "createRuntime",
+                        h.create_runtime().as_deref().unwrap_or_default(),
+                        &state,
+                    )?;
+                }
+                let state = hook_state(bundle, &o.id, "created", pid);
+                protocol::send(&mut init.sock, &protocol::Message::HooksDone { state })?;
+            }
             Some(protocol::Message::IdMapRequest) => {
                 write_id_maps(pid, &bundle.spec)?;
                 protocol::send(&mut init.sock, &protocol::Message::IdMapDone)?;
@@ -238,6 +306,42 @@ fn bootstrap(
             }
         }
     }
+}
+
+/// The state a hook gets on stdin, for a container being created.
+fn hook_state(bundle: &spec::Bundle, id: &str, status: &str, pid: i32) -> String {
+    let annotations: BTreeMap<String, String> = bundle
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    hooks::state_json(
+        bundle.spec.version(),
+        id,
+        status,
+        pid,
+        &bundle.dir,
+        &annotations,
+    )
+}
+
+/// The state a hook gets on stdin, for a created container.
+fn saved_hook_state(st: &State, status: Status) -> String {
+    let pid = if status == Status::Stopped {
+        0
+    } else {
+        st.init_pid
+    };
+    hooks::state_json(
+        &st.oci_version,
+        &st.id,
+        status.as_str(),
+        pid,
+        &st.bundle,
+        &st.annotations,
+    )
 }
 
 /// Write the user namespace's uid and gid maps for the init (only the parent,
@@ -292,11 +396,18 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Error::sys("open", &fifo_path, e))?;
-    let released = || {
-        let mut b = [0u8; 1];
-        matches!(nix::unistd::read(&fifo, &mut b), Ok(1))
+    // The init writes "0" when released, or the error of a startContainer hook.
+    let released = || -> Option<Result<()>> {
+        let mut buf = [0u8; 4096];
+        match nix::unistd::read(&fifo, &mut buf) {
+            Ok(0) | Err(_) => None,
+            Ok(1) if buf[0] == b'0' => Some(Ok(())),
+            Ok(n) => Some(Err(Error::Msg(
+                String::from_utf8_lossy(&buf[..n]).into_owned(),
+            ))),
+        }
     };
-    loop {
+    let outcome = loop {
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
@@ -308,20 +419,29 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         }
         let fifo_ready = fds[0].revents().is_some_and(|r| !r.is_empty());
         let died = fds[1].revents().is_some_and(|r| !r.is_empty());
-        if fifo_ready && released() {
-            break;
+        if fifo_ready && let Some(r) = released() {
+            break r;
         }
         // A process that wrote the byte and then exited still counts as started.
         if died {
-            if released() {
-                break;
+            if let Some(r) = released() {
+                break r;
             }
             return Err(Error::Msg(
                 "cannot start a container that has stopped".into(),
             ));
         }
-    }
+    };
     std::fs::remove_file(&fifo_path).map_err(|e| io_err("remove", &fifo_path, e))?;
+    outcome?;
+    if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
+        let state = saved_hook_state(&st, Status::Running);
+        if let Err(e) = hooks::run_all("poststart", h, &state) {
+            // runtime-spec 1.3: a failed poststart hook fails start and stops the container.
+            let _ = kill_and_destroy_processes(&st);
+            return Err(e);
+        }
+    }
     Ok(())
 }
 
@@ -388,10 +508,7 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
         status.can_kill()?;
     }
     if all {
-        for pid in cgroups::pids(&st.cgroup) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
-        }
-        return Ok(());
+        return cgroups::signal_all(&st.cgroup, sig as i32);
     }
     let fd = st.init_pidfd()?;
     crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32).map_err(|e| match e {
@@ -401,23 +518,20 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
 }
 
 /// Wait until a pidfd reports its process exited (or the timeout passes).
-fn wait_exit(fd: &OwnedFd, timeout: Duration) -> bool {
+pub(crate) fn wait_exit(fd: &OwnedFd, timeout: Duration) -> bool {
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
     let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
     matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
 }
 
-/// SIGKILL whatever is left in a cgroup.
+/// SIGKILL whatever is left in a cgroup, and wait briefly for it to empty.
 fn kill_cgroup(cg: &state::CgroupState) {
-    for _ in 0..3 {
-        let pids = cgroups::pids(cg);
-        if pids.is_empty() {
+    for _ in 0..100 {
+        if cgroups::pids(cg).is_empty() {
             return;
         }
-        for pid in pids {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        let _ = cgroups::signal_all(cg, libc::SIGKILL);
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -440,7 +554,24 @@ fn destroy(root: &Root, st: &State) -> Result<()> {
     if st.cgroup.owned {
         cgroups::remove(&st.cgroup)?;
     }
-    root.remove(&st.id)
+    root.remove(&st.id)?;
+    if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
+        let state = saved_hook_state(st, Status::Stopped);
+        if let Err(e) = hooks::run_all("poststop", h, &state) {
+            log::warn!("{e}");
+        }
+    }
+    Ok(())
+}
+
+/// SIGKILL the init and everything in its cgroup, and wait for the init to go.
+fn kill_and_destroy_processes(st: &State) -> Result<()> {
+    if let Ok(fd) = st.init_pidfd() {
+        let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        wait_exit(&fd, Duration::from_secs(10));
+    }
+    kill_cgroup(&st.cgroup);
+    Ok(())
 }
 
 /// `delete [--force] ID`.
@@ -474,83 +605,6 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             "cannot delete container {id} that is not stopped: {}",
             s.as_str()
         ))),
-    }
-}
-
-/// Signals `run` forwards to the container.
-const FORWARDED: &[Signal] = &[
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGCONT,
-    Signal::SIGTSTP,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
-];
-
-/// `run`: create and start; in the foreground wait and return the exit code.
-pub fn run(root: &Root, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
-    if detach {
-        create(root, o)?;
-        start(root, &o.id)?;
-        return Ok(0);
-    }
-    crate::sys::set_child_subreaper()
-        .map_err(|e| Error::call("prctl PR_SET_CHILD_SUBREAPER", e))?;
-    let mut set = nix::sys::signal::SigSet::empty();
-    set.add(Signal::SIGCHLD);
-    for s in FORWARDED {
-        set.add(*s);
-    }
-    set.thread_block()
-        .map_err(|e| Error::call("sigprocmask", e))?;
-    let st = create(
-        root,
-        &CreateOpts {
-            foreground: true,
-            ..o.clone()
-        },
-    )?;
-    if let Err(e) = start(root, &o.id) {
-        let _ = delete(root, &o.id, true);
-        return Err(e);
-    }
-    let pidfd = st.init_pidfd().ok();
-    let code = loop {
-        let sig = set.wait().map_err(|e| Error::call("sigwait", e))?;
-        if sig != Signal::SIGCHLD {
-            if let Some(fd) = &pidfd {
-                let _ = crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32);
-            }
-            continue;
-        }
-        if let Some(code) = reap(st.init_pid) {
-            break code;
-        }
-    };
-    if !keep {
-        let _ = delete(root, &o.id, true);
-    }
-    Ok(code)
-}
-
-/// Reap every exited child; the init's exit code when it was among them.
-fn reap(init: i32) -> Option<i32> {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    let mut code = None;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, c)) if pid.as_raw() == init => code = Some(c),
-            Ok(WaitStatus::Signaled(pid, s, _)) if pid.as_raw() == init => {
-                code = Some(128 + s as i32)
-            }
-            Ok(WaitStatus::StillAlive) | Err(_) => return code,
-            Ok(_) => {}
-        }
     }
 }
 

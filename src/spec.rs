@@ -155,19 +155,29 @@ pub fn validate(spec: &Spec) -> Result<()> {
     if process.exec_cpu_affinity().is_some() {
         return Err(unsupported("process.execCPUAffinity", "step 8"));
     }
-    if let Some(hooks) = spec.hooks() {
-        let any = [
-            hooks.prestart(),
-            hooks.create_runtime(),
-            hooks.create_container(),
-            hooks.start_container(),
-            hooks.poststart(),
-            hooks.poststop(),
+    for (kind, list) in spec.hooks().iter().flat_map(|h| {
+        [
+            ("prestart", h.prestart()),
+            ("createRuntime", h.create_runtime()),
+            ("createContainer", h.create_container()),
+            ("startContainer", h.start_container()),
+            ("poststart", h.poststart()),
+            ("poststop", h.poststop()),
         ]
-        .iter()
-        .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
-        if any {
-            return Err(unsupported("hooks", "step 4"));
+    }) {
+        for (i, hook) in list.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].path"),
+                    format!("{:?} is not an absolute path", hook.path()),
+                ));
+            }
+            if hook.timeout().is_some_and(|t| t <= 0) {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].timeout"),
+                    "must be positive",
+                ));
+            }
         }
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {

@@ -234,6 +234,65 @@ pub fn pids(st: &CgroupState) -> Vec<i32> {
     Vec::new()
 }
 
+/// Send a signal to every process of the container's cgroup, with the
+/// cgroup frozen meanwhile so that nothing forks away from the signal
+/// (`cgroup.kill` on v2 for SIGKILL). Works when the container shares the
+/// host's pid namespace, where killing the init alone would leave the rest.
+pub fn signal_all(st: &CgroupState, sig: i32) -> Result<()> {
+    if sig == libc::SIGKILL
+        && let Some(d) = st.dirs.iter().find(|d| d.join("cgroup.kill").exists())
+        && fs::write(d.join("cgroup.kill"), "1").is_ok()
+    {
+        return Ok(());
+    }
+    let frozen = freeze(st, true).is_ok();
+    for pid in pids(st) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::try_from(sig).ok(),
+        );
+    }
+    if frozen {
+        freeze(st, false)?;
+    }
+    Ok(())
+}
+
+/// Freeze or thaw the container's cgroup and wait until the kernel says it is done.
+pub fn freeze(st: &CgroupState, on: bool) -> Result<()> {
+    for d in &st.dirs {
+        let v1 = d.join("freezer.state");
+        if v1.exists() {
+            let want = if on { "FROZEN" } else { "THAWED" };
+            for _ in 0..1000 {
+                fs::write(&v1, want).map_err(|e| io_err("write", &v1, e))?;
+                if fs::read_to_string(&v1).is_ok_and(|s| s.trim() == want) {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Err(Error::Msg(format!(
+                "{}: did not become {want}",
+                v1.display()
+            )));
+        }
+        let v2 = d.join("cgroup.freeze");
+        if v2.exists() {
+            fs::write(&v2, if on { "1" } else { "0" }).map_err(|e| io_err("write", &v2, e))?;
+            let events = d.join("cgroup.events");
+            let want = if on { "frozen 1" } else { "frozen 0" };
+            for _ in 0..1000 {
+                if fs::read_to_string(&events).is_ok_and(|s| s.lines().any(|l| l == want)) {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Err(Error::Msg(format!("{}: not {want}", events.display())));
+        }
+    }
+    Err(Error::Msg("no freezer for this container's cgroup".into()))
+}
+
 /// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
 pub fn is_frozen(st: &CgroupState) -> bool {
     st.dirs.iter().any(|d| {

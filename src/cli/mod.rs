@@ -277,7 +277,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             create,
         } => {
             check_rootless(&cli.rootless)?;
-            container::run(&root, &create.into(), detach, keep)
+            crate::foreground::run(&root, &create.into(), detach, keep)
         }
         Cmd::Start { id } => container::start(&root, &id).map(|_| 0),
         Cmd::State { id } => {

@@ -14,6 +14,7 @@
 //!
 //! The init is single-threaded and nothing runs before these steps.
 
+pub mod console;
 pub mod devices;
 pub mod fs;
 pub mod identity;
@@ -130,7 +131,40 @@ fn container_init(
         }
     }
 
-    rootfs::setup(cfg, &mut || Ok(()))?;
+    // Hooks before pivot_root: the parent runs prestart and createRuntime,
+    // then createContainer runs here, in the container's namespaces.
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let wants_hooks = crate::hooks::any(&[
+        hooks.prestart(),
+        hooks.create_runtime(),
+        hooks.create_container(),
+        hooks.start_container(),
+    ]);
+    let mut hook_state = String::new();
+    rootfs::setup(cfg, &mut || {
+        if !wants_hooks {
+            return Ok(());
+        }
+        protocol::send(sock, &Message::RunHooks)?;
+        match protocol::recv(sock)? {
+            Some(Message::HooksDone { state }) => hook_state = state,
+            other => {
+                return Err(Error::Msg(format!(
+                    "init: expected hooks done, got {other:?}"
+                )));
+            }
+        }
+        crate::hooks::run_all(
+            "createContainer",
+            hooks.create_container().as_deref().unwrap_or_default(),
+            &hook_state,
+        )
+    })?;
+    if let Some(fd) = cfg.console_fd {
+        // SAFETY: the parent passed the console socket at this number; we own it now.
+        let console = unsafe { OwnedFd::from_raw_fd(fd) };
+        console::setup(console, process)?;
+    }
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h)
             .map_err(|e| Error::call("sethostname", e).context("hostname"))?;
@@ -183,6 +217,16 @@ fn container_init(
     };
     let gate =
         gate.unwrap_or_else(|e| fail(format!("open exec fifo: {}", crate::error::errno_text(e))));
+    // startContainer hooks run now, in the container, before the program; a
+    // failure goes back to `start` through the fifo instead of the "0".
+    if let Err(e) = crate::hooks::run_all(
+        "startContainer",
+        hooks.start_container().as_deref().unwrap_or_default(),
+        &hook_state,
+    ) {
+        let _ = nix::unistd::write(&gate, e.to_string().as_bytes());
+        std::process::exit(1);
+    }
     if let Err(e) = nix::unistd::write(&gate, b"0") {
         fail(format!("write exec fifo: {}", crate::error::errno_text(e)));
     }

@@ -22,11 +22,18 @@ pub struct Init {
     pub sock: UnixStream,
     /// The number the exec fifo has in the init.
     pub fifo_fd: RawFd,
+    /// The number the console socket has in the init.
+    pub console_fd: Option<RawFd>,
 }
 
 /// Start `husk init` from the sealed binary. Descriptors 3..3+preserve_fds
 /// pass through; the socket and the fifo follow them.
-pub fn spawn_init(sealed: &OwnedFd, fifo: &OwnedFd, preserve_fds: u32) -> Result<Init> {
+pub fn spawn_init(
+    sealed: &OwnedFd,
+    fifo: &OwnedFd,
+    console: Option<&OwnedFd>,
+    preserve_fds: u32,
+) -> Result<Init> {
     let (parent, child_end) =
         UnixStream::pair().map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
     let base = 3 + preserve_fds as RawFd;
@@ -35,7 +42,9 @@ pub fn spawn_init(sealed: &OwnedFd, fifo: &OwnedFd, preserve_fds: u32) -> Result
         |fd: BorrowedFd<'_>| crate::sys::dup_above(fd, base + 2).map_err(|e| Error::call("dup", e));
     let sock_hi = high(child_end.as_fd())?;
     let fifo_hi = high(fifo.as_fd())?;
+    let console_hi = console.map(|c| high(c.as_fd())).transpose()?;
     let (sock_raw, fifo_raw) = (sock_hi.as_raw_fd(), fifo_hi.as_raw_fd());
+    let console_raw = console_hi.as_ref().map(|c| c.as_raw_fd());
     let mut cmd = Command::new(format!("/proc/self/fd/{}", sealed.as_raw_fd()));
     cmd.arg0("husk")
         .arg(INIT_ARG)
@@ -51,6 +60,11 @@ pub fn spawn_init(sealed: &OwnedFd, fifo: &OwnedFd, preserve_fds: u32) -> Result
             if libc::dup2(sock_raw, base) < 0 || libc::dup2(fifo_raw, base + 1) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            if let Some(c) = console_raw
+                && libc::dup2(c, base + 2) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         });
     }
@@ -62,5 +76,6 @@ pub fn spawn_init(sealed: &OwnedFd, fifo: &OwnedFd, preserve_fds: u32) -> Result
         child,
         sock: parent,
         fifo_fd: base + 1,
+        console_fd: console_raw.map(|_| base + 2),
     })
 }

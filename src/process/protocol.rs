@@ -9,6 +9,9 @@
 //! | 1b| parent → init       | `IdMapDone`  | the maps are written; the init becomes root in it       |
 //! | 2 | init (stage 1) → parent | `Pid`     | namespaces entered; the pid (host view) of the process  |
 //! |   |                      |              | that will exec (after the fork for a pid namespace)     |
+//! | 2a| container init → parent | `RunHooks` | mounts done, before pivot_root: run prestart and  |
+//! |   |                      |              | createRuntime hooks (only sent when the config has hooks) |
+//! | 2b| parent → container init | `HooksDone` | with the state JSON; the init runs createContainer  |
 //! | 3 | container init → parent | `Ready`   | every step that can fail is done; now waiting for start |
 //! | 3'| any init → parent    | `Error`      | a step failed; the message names the step and path      |
 //!
@@ -39,6 +42,8 @@ pub struct InitConfig {
     pub preserve_fds: u32,
     /// Descriptor of the exec fifo (an O_PATH fd) in the init.
     pub fifo_fd: i32,
+    /// Descriptor of the console socket in the init, for `process.terminal`.
+    pub console_fd: Option<i32>,
 }
 
 /// A message of the protocol.
@@ -49,6 +54,8 @@ pub enum Message {
     IdMapRequest,
     IdMapDone,
     Pid { pid: i32 },
+    RunHooks,
+    HooksDone { state: String },
     Ready,
     Error { message: String },
 }
