@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use caps::{CapSet, Capability, CapsHashSet};
+use nix::errno::Errno;
 use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
 use crate::error::{Error, Result};
@@ -74,32 +75,76 @@ impl CapSets {
         Ok(())
     }
 
-    /// Set effective, permitted, inheritable and ambient (after the uid switch).
+    /// Set effective, permitted and inheritable in one `capset` (as runc
+    /// does: the kernel then checks the new inheritable set against the old
+    /// permitted one, so inheritable may hold what permitted does not), then
+    /// ambient (after the uid switch).
     pub fn apply(&self) -> Result<()> {
-        let set = |which: CapSet, v: &CapsHashSet, name: &str| {
-            caps::set(None, which, v)
-                .map_err(|e| Error::Msg(format!("set {name} capabilities: {e}")))
-        };
-        // The effective set must stay a subset of the permitted one at each step.
-        let current_permitted = caps::read(None, CapSet::Permitted).unwrap_or_default();
-        let eff_now: CapsHashSet = self
-            .effective
-            .intersection(&current_permitted)
-            .copied()
-            .collect();
-        set(CapSet::Effective, &eff_now, "effective")?;
-        set(CapSet::Permitted, &self.permitted, "permitted")?;
-        set(CapSet::Effective, &self.effective, "effective")?;
-        set(CapSet::Inheritable, &self.inheritable, "inheritable")?;
+        set_epi(
+            mask(&self.effective),
+            mask(&self.permitted),
+            mask(&self.inheritable),
+        )
+        .map_err(|e| {
+            Error::call("capset", e)
+                .context("process.capabilities (effective, permitted, inheritable)")
+        })?;
         caps::clear(None, CapSet::Ambient)
             .map_err(|e| Error::Msg(format!("clear ambient capabilities: {e}")))?;
         for cap in &self.ambient {
             // As runc: an ambient capability that cannot be raised (not in
-            // permitted and inheritable) is warned about, not fatal.
-            if let Err(e) = caps::raise(None, CapSet::Ambient, *cap) {
-                log::warn!("can't raise ambient capability {cap}: {e}");
-            }
+            // permitted and inheritable) is not fatal; `spec::validate`
+            // warns about it on the host, where the warning can be seen.
+            let _ = caps::raise(None, CapSet::Ambient, *cap);
         }
         Ok(())
     }
+
+    /// Ambient capabilities that cannot be raised because they are not in
+    /// both the permitted and the inheritable set.
+    pub fn unraisable_ambient(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .ambient
+            .iter()
+            .filter(|c| !self.permitted.contains(c) || !self.inheritable.contains(c))
+            .map(|c| c.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn mask(set: &CapsHashSet) -> u64 {
+    set.iter().fold(0, |m, c| m | c.bitmask())
+}
+
+/// capset(2) with all three sets at once (version 3: two 32-bit words per set).
+fn set_epi(effective: u64, permitted: u64, inheritable: u64) -> std::result::Result<(), Errno> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let hdr = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let word = |m: u64, i: u32| (m >> (32 * i)) as u32;
+    let data: [Data; 2] = [0, 1].map(|i| Data {
+        effective: word(effective, i),
+        permitted: word(permitted, i),
+        inheritable: word(inheritable, i),
+    });
+    // SAFETY: `hdr` and `data` are valid, properly laid out (linux/capability.h)
+    // and outlive the call; the kernel only reads them.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) };
+    if ret == 0 { Ok(()) } else { Err(Errno::last()) }
 }

@@ -208,6 +208,11 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
             .collect::<BTreeMap<_, _>>(),
         cgroup: cg,
         hooks: bundle.spec.hooks().clone(),
+        resources: bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().clone()),
     };
     root.save(&st)?;
     if let Some(p) = &o.pid_file {
@@ -252,6 +257,14 @@ fn bootstrap(
         fifo_fd: init.fifo_fd,
         console_fd: init.console_fd,
     };
+    if let Some(r) = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+    {
+        cgroups::apply(cg, r, false)?;
+    }
     protocol::send(&mut init.sock, &protocol::Message::Bootstrap(Box::new(cfg)))?;
     let mut container_pid = None;
     loop {
@@ -514,7 +527,11 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
     crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32).map_err(|e| match e {
         Errno::ESRCH => Error::NotRunning,
         e => Error::call(format!("kill container init with {sig}"), e),
-    })
+    })?;
+    if sig == Signal::SIGKILL && status == Status::Paused {
+        cgroups::freeze(&st.cgroup, false)?;
+    }
+    Ok(())
 }
 
 /// Wait until a pidfd reports its process exited (or the timeout passes).
@@ -539,6 +556,10 @@ fn kill_cgroup(cg: &state::CgroupState) {
 fn kill_and_destroy(root: &Root, st: &State) -> Result<()> {
     if let Ok(fd) = st.init_pidfd() {
         let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        // A frozen process only dies once thawed.
+        if cgroups::is_frozen(&st.cgroup) {
+            let _ = cgroups::freeze(&st.cgroup, false);
+        }
         if !wait_exit(&fd, Duration::from_secs(10)) {
             return Err(Error::Msg(format!(
                 "container {} init did not die after SIGKILL",

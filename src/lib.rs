@@ -15,6 +15,7 @@ pub mod foreground;
 pub mod hooks;
 pub mod init;
 pub mod logging;
+pub mod manage;
 pub mod process;
 pub mod spec;
 pub mod state;

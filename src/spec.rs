@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 use serde_json::Value;
 
 use crate::error::{Error, Result, io_err};
@@ -146,6 +146,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
             return Err(unsupported(set, "LSMs come with step 9"));
         }
     }
+    let caps = crate::capabilities::CapSets::new(process.capabilities().as_ref());
+    for cap in caps.unraisable_ambient() {
+        log::warn!(
+            "process.capabilities.ambient: {cap} is not both permitted and inheritable, so it cannot be raised"
+        );
+    }
     if process.io_priority().is_some() {
         return Err(unsupported("process.ioPriority", "step 11"));
     }
@@ -231,6 +237,19 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             ));
         }
     }
+    // Namespaces the container has of its own: new ones, and joined ones
+    // that are not husk's own (the host's, as far as the config can tell).
+    let own: Vec<LinuxNamespaceType> = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .filter(|n| {
+            n.path()
+                .as_ref()
+                .is_none_or(|p| !is_runtime_namespace(p, n.typ()))
+        })
+        .map(|n| n.typ())
+        .collect();
     let has = |t: LinuxNamespaceType| seen.contains(&t);
     if !has(LinuxNamespaceType::Mount) {
         return Err(Error::config(
@@ -238,41 +257,27 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             "a mount namespace is required to set up the rootfs",
         ));
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+    // A uts namespace joined by path that is husk's own would rename the host.
+    let own_uts = own.contains(&LinuxNamespaceType::Uts);
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !own_uts {
         return Err(Error::config(
             "hostname",
             "unable to set hostname without a private UTS namespace",
         ));
     }
-    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !own_uts {
         return Err(Error::config(
             "domainname",
             "unable to set domainname without a private UTS namespace",
         ));
     }
-    validate_user_ns(linux)?;
+    validate_user_ns(spec, linux)?;
     if let Some(sysctl) = linux.sysctl() {
-        for key in sysctl.keys() {
-            crate::init::sysctl::check(key, &seen)
+        let mut keys: Vec<&String> = sysctl.keys().collect();
+        keys.sort();
+        for key in keys {
+            crate::init::sysctl::check(key, &own)
                 .map_err(|m| Error::config(format!("linux.sysctl.{key}"), m))?;
-        }
-    }
-    if let Some(r) = linux.resources() {
-        // Step 5 brings every resource; only the device rules are applied now.
-        let v = serde_json::to_value(r).unwrap_or(Value::Null);
-        if let Some(obj) = v.as_object() {
-            for (k, val) in obj {
-                if k != "devices"
-                    && !val.is_null()
-                    && val != &Value::Object(Default::default())
-                    && val != &Value::Array(vec![])
-                {
-                    return Err(unsupported(
-                        &format!("linux.resources.{k}"),
-                        "cgroup resources come with step 5",
-                    ));
-                }
-            }
         }
     }
     if linux.seccomp().is_some() {
@@ -328,16 +333,40 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     Ok(())
 }
 
-/// Id mappings go with a new user namespace, both of them, and only then.
-fn validate_user_ns(linux: &oci_spec::runtime::Linux) -> Result<()> {
+/// Whether `path` is the namespace of type `t` that husk itself runs in:
+/// joining it gives the container nothing of its own (compared by device
+/// and inode, as runc does for the network namespace). A path that cannot
+/// be read now is not; the init's join reports it.
+fn is_runtime_namespace(path: &Path, t: LinuxNamespaceType) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let file = match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    };
+    match (
+        fs::metadata(path),
+        fs::metadata(Path::new("/proc/self/ns").join(file)),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Id mappings go with a new user namespace, both of them, and only then;
+/// root and the process's user and groups must be mapped in it.
+fn validate_user_ns(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     let user = linux
         .namespaces()
         .iter()
         .flatten()
         .find(|n| n.typ() == LinuxNamespaceType::User);
-    let has = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        m.as_ref().is_some_and(|v| !v.is_empty())
-    };
+    let has = |m: &Option<Vec<LinuxIdMapping>>| m.as_ref().is_some_and(|v| !v.is_empty());
     let (uids, gids) = (has(linux.uid_mappings()), has(linux.gid_mappings()));
     let msg = match user {
         None if uids || gids => "id mappings need a user namespace in linux.namespaces",
@@ -347,9 +376,59 @@ fn validate_user_ns(linux: &oci_spec::runtime::Linux) -> Result<()> {
         Some(u) if u.path().is_some() && (uids || gids) => {
             "id mappings cannot be given when joining an existing user namespace"
         }
+        Some(u) if u.path().is_none() => return check_mapped(spec, linux),
         _ => return Ok(()),
     };
     Err(Error::config("linux.uidMappings", msg))
+}
+
+fn mapped(maps: &[LinuxIdMapping], id: u32) -> bool {
+    maps.iter().any(|m| {
+        id >= m.container_id() && u64::from(id) < u64::from(m.container_id()) + u64::from(m.size())
+    })
+}
+
+/// In a new user namespace the init becomes root, then the process's user:
+/// each id must be in the maps, or the kernel refuses with a bare EINVAL.
+fn check_mapped(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let uid_maps = linux.uid_mappings().as_deref().unwrap_or_default();
+    let gid_maps = linux.gid_mappings().as_deref().unwrap_or_default();
+    if !mapped(uid_maps, 0) {
+        return Err(Error::config(
+            "linux.uidMappings",
+            "container uid 0 is not mapped (the init becomes root in the new user namespace)",
+        ));
+    }
+    if !mapped(gid_maps, 0) {
+        return Err(Error::config(
+            "linux.gidMappings",
+            "container gid 0 is not mapped (the init becomes root in the new user namespace)",
+        ));
+    }
+    let Some(user) = spec.process().as_ref().map(|p| p.user()) else {
+        return Ok(());
+    };
+    if !mapped(uid_maps, user.uid()) {
+        return Err(Error::config(
+            "process.user.uid",
+            format!("{} is not mapped in linux.uidMappings", user.uid()),
+        ));
+    }
+    if !mapped(gid_maps, user.gid()) {
+        return Err(Error::config(
+            "process.user.gid",
+            format!("{} is not mapped in linux.gidMappings", user.gid()),
+        ));
+    }
+    for g in user.additional_gids().iter().flatten() {
+        if !mapped(gid_maps, *g) {
+            return Err(Error::config(
+                "process.user.additionalGids",
+                format!("{g} is not mapped in linux.gidMappings"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -429,14 +508,6 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("linux.seccomp")
-        );
-        let mut v = minimal();
-        v["linux"]["resources"] = serde_json::json!({"pids": {"limit": 10}});
-        assert!(
-            check(v)
-                .unwrap_err()
-                .to_string()
-                .starts_with("linux.resources.pids")
         );
         let mut v = minimal();
         v["linux"]["resources"] =

@@ -96,6 +96,9 @@ pub struct State {
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub cgroup: CgroupState,
+    /// The resources last applied (what `update` starts from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// The hooks that run after create (poststart, poststop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,

@@ -3,6 +3,8 @@
 //! the device rules (v1); every other resource comes with steps 5 and 6.
 
 pub mod devices;
+pub mod stats;
+pub mod v1;
 
 use std::fs;
 use std::io::ErrorKind;
@@ -157,6 +159,13 @@ pub fn create(path: &str) -> Result<CgroupState> {
         }
         if !existed {
             st.owned = true;
+        } else if fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| !p.trim().is_empty()) {
+            // Another container (or anything else) lives there: never share it.
+            let _ = remove(&st);
+            return Err(Error::config(
+                "linux.cgroupsPath",
+                format!("cgroup {} already has processes", dir.display()),
+            ));
         }
         if h.controllers.iter().any(|c| c == "cpuset")
             && let Err(e) = init_cpuset(&h.mount_point, &dir)
@@ -189,6 +198,114 @@ fn init_cpuset(mount_point: &Path, dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Apply `linux.resources` (all but the device rules) to the container's cgroup.
+/// With `update`, `memory.checkBeforeUpdate` is honoured.
+pub fn apply(st: &CgroupState, r: &oci_spec::runtime::LinuxResources, update: bool) -> Result<()> {
+    let hier = hierarchies()?;
+    if !hier.iter().any(|h| !h.v2) {
+        if resources_empty(r) {
+            return Ok(());
+        }
+        return Err(Error::config(
+            "linux.resources",
+            "cgroup v2 resources are not supported by this husk yet (step 6)",
+        ));
+    }
+    let mut plan = v1::plan(r)?;
+    for w in &plan.warnings {
+        log::warn!("{w}");
+    }
+    let dir_of = |controller: &str| -> Option<PathBuf> {
+        hier.iter()
+            .find(|h| !h.v2 && h.controllers.iter().any(|c| c == controller))
+            .map(|h| dir_in(h, &st.path))
+    };
+    if update
+        && let Some(m) = r.memory()
+        && m.check_before_update() == Some(true)
+        && let (Some(limit), Some(dir)) = (m.limit(), dir_of("memory"))
+        && limit > 0
+    {
+        let usage: i64 = read_num(&dir.join("memory.usage_in_bytes")).unwrap_or(0);
+        if limit < usage {
+            return Err(Error::config(
+                "linux.resources.memory.limit",
+                format!("unable to set memory limit to {limit} (current usage: {usage})"),
+            ));
+        }
+    }
+    let memsw = dir_of("memory").and_then(|d| read_num(&d.join("memory.memsw.limit_in_bytes")));
+    v1::order_memory(&mut plan.writes, memsw);
+    for w in &plan.writes {
+        let (dir, file) = match dir_of(w.controller) {
+            Some(d) => (d, w.file.clone()),
+            None if w.controller == "hugetlb" => match unified_hugetlb(&hier, &st.path)? {
+                Some(d) => (d, w.file.replace(".limit_in_bytes", ".max")),
+                None => {
+                    log::warn!("hugetlb controller not available: {} not set", w.file);
+                    continue;
+                }
+            },
+            None => {
+                log::warn!(
+                    "{} controller not mounted: {} not set",
+                    w.controller,
+                    w.file
+                );
+                continue;
+            }
+        };
+        let f = dir.join(&file);
+        fs::write(&f, &w.value).map_err(|e| {
+            io_err("write", &f, e).context(format!("linux.resources: set {file} to {}", w.value))
+        })?;
+    }
+    Ok(())
+}
+
+fn resources_empty(r: &oci_spec::runtime::LinuxResources) -> bool {
+    r.memory().is_none()
+        && r.cpu().is_none()
+        && r.pids().is_none()
+        && r.block_io().is_none()
+        && r.hugepage_limits().as_ref().is_none_or(|v| v.is_empty())
+        && r.network().is_none()
+        && r.rdma().as_ref().is_none_or(|v| v.is_empty())
+        && r.unified().as_ref().is_none_or(|v| v.is_empty())
+}
+
+/// On a hybrid host hugetlb may live only in the cgroup2 tree: enable it down
+/// the path and return the container's directory there.
+fn unified_hugetlb(hier: &[Hierarchy], path: &str) -> Result<Option<PathBuf>> {
+    let Some(u) = hier.iter().find(|h| h.v2) else {
+        return Ok(None);
+    };
+    let root_ctl = fs::read_to_string(u.mount_point.join("cgroup.controllers")).unwrap_or_default();
+    if !root_ctl.split_whitespace().any(|c| c == "hugetlb") {
+        return Ok(None);
+    }
+    let target = dir_in(u, path);
+    let mut cur = u.mount_point.clone();
+    let rel = target
+        .strip_prefix(&u.mount_point)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    for c in rel.components() {
+        let ctl = cur.join("cgroup.subtree_control");
+        let have = fs::read_to_string(&ctl).unwrap_or_default();
+        if !have.split_whitespace().any(|c| c == "hugetlb") {
+            fs::write(&ctl, "+hugetlb")
+                .map_err(|e| io_err("write", &ctl, e).context("enable hugetlb"))?;
+        }
+        cur.push(c);
+    }
+    Ok(Some(target))
+}
+
+fn read_num(p: &Path) -> Option<i64> {
+    fs::read_to_string(p).ok()?.trim().parse().ok()
 }
 
 /// Place a process in every directory of the container's cgroup.
@@ -245,14 +362,16 @@ pub fn signal_all(st: &CgroupState, sig: i32) -> Result<()> {
     {
         return Ok(());
     }
-    let frozen = freeze(st, true).is_ok();
+    let was_paused = is_frozen(st);
+    let frozen = was_paused || freeze(st, true).is_ok();
     for pid in pids(st) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::try_from(sig).ok(),
         );
     }
-    if frozen {
+    // A paused container stays paused, except that SIGKILL must be able to land.
+    if frozen && (!was_paused || sig == libc::SIGKILL) {
         freeze(st, false)?;
     }
     Ok(())

@@ -86,6 +86,139 @@ struct CreateArgs {
     id: String,
 }
 
+#[derive(clap::Args, Debug)]
+struct UpdateArgs {
+    /// path to a file with the resources to update, or '-' for stdin
+    #[arg(short = 'r', long)]
+    resources: Option<String>,
+    /// memory limit (in bytes, or with a k, m, g suffix)
+    #[arg(long)]
+    memory: Option<String>,
+    /// total memory usage (memory + swap); -1 for unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// memory reservation or soft limit
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    /// kernel memory limit (deprecated, ignored)
+    #[arg(long = "kernel-memory")]
+    kernel_memory: Option<String>,
+    /// kernel memory limit for tcp buffers (deprecated, ignored)
+    #[arg(long = "kernel-memory-tcp")]
+    kernel_memory_tcp: Option<String>,
+    /// CPU shares (relative weight vs. other containers)
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
+    cpu_share: Option<u64>,
+    /// CPU CFS period in microseconds
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<u64>,
+    /// CPU CFS hardcap limit in microseconds
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    cpu_quota: Option<i64>,
+    /// CPU CFS hardcap burst limit in microseconds
+    #[arg(long = "cpu-burst")]
+    cpu_burst: Option<u64>,
+    /// CPU realtime period in microseconds
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<u64>,
+    /// CPU realtime hardcap limit in microseconds
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<i64>,
+    /// SCHED_IDLE for the cgroup (1) or not (0)
+    #[arg(long = "cpu-idle")]
+    cpu_idle: Option<i64>,
+    /// CPU(s) to use
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// memory node(s) to use
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    /// maximum number of pids allowed in the container (-1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// block IO weight (10 to 1000)
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+    /// the new l3 cache schema (intelRdt: not supported)
+    #[arg(long = "l3-cache-schema")]
+    l3_cache_schema: Option<String>,
+    /// the new memory bandwidth schema (intelRdt: not supported)
+    #[arg(long = "mem-bw-schema")]
+    mem_bw_schema: Option<String>,
+    id: String,
+}
+
+impl UpdateArgs {
+    /// The resources patch these flags describe (over the -r file, if any).
+    fn patch(&self) -> Result<serde_json::Value> {
+        use crate::manage::parse_size;
+        let mut v = match &self.resources {
+            Some(p) => crate::manage::read_resources(p)?,
+            None => serde_json::json!({}),
+        };
+        if self.l3_cache_schema.is_some() || self.mem_bw_schema.is_some() {
+            return Err(Error::Msg("intelRdt is not supported by husk".into()));
+        }
+        let mut set = |path: &[&str], val: serde_json::Value| {
+            let mut cur = &mut v;
+            for k in &path[..path.len() - 1] {
+                cur = &mut cur[*k];
+            }
+            cur[path[path.len() - 1]] = val;
+        };
+        use serde_json::json;
+        if let Some(m) = &self.memory {
+            set(&["memory", "limit"], json!(parse_size(m)?));
+        }
+        if let Some(m) = &self.memory_swap {
+            set(&["memory", "swap"], json!(parse_size(m)?));
+        }
+        if let Some(m) = &self.memory_reservation {
+            set(&["memory", "reservation"], json!(parse_size(m)?));
+        }
+        if let Some(m) = &self.kernel_memory {
+            set(&["memory", "kernel"], json!(parse_size(m)?));
+        }
+        if let Some(m) = &self.kernel_memory_tcp {
+            set(&["memory", "kernelTCP"], json!(parse_size(m)?));
+        }
+        if let Some(x) = self.cpu_share {
+            set(&["cpu", "shares"], json!(x));
+        }
+        if let Some(x) = self.cpu_period {
+            set(&["cpu", "period"], json!(x));
+        }
+        if let Some(x) = self.cpu_quota {
+            set(&["cpu", "quota"], json!(x));
+        }
+        if let Some(x) = self.cpu_burst {
+            set(&["cpu", "burst"], json!(x));
+        }
+        if let Some(x) = self.cpu_rt_period {
+            set(&["cpu", "realtimePeriod"], json!(x));
+        }
+        if let Some(x) = self.cpu_rt_runtime {
+            set(&["cpu", "realtimeRuntime"], json!(x));
+        }
+        if let Some(x) = self.cpu_idle {
+            set(&["cpu", "idle"], json!(x));
+        }
+        if let Some(x) = &self.cpuset_cpus {
+            set(&["cpu", "cpus"], json!(x));
+        }
+        if let Some(x) = &self.cpuset_mems {
+            set(&["cpu", "mems"], json!(x));
+        }
+        if let Some(x) = self.pids_limit {
+            set(&["pids", "limit"], json!(x));
+        }
+        if let Some(x) = self.blkio_weight {
+            set(&["blockIO", "weight"], json!(x));
+        }
+        Ok(v)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// create a container
@@ -147,24 +280,31 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         rest: Vec<String>,
     },
-    #[command(hide = true)]
+    /// display the processes running inside a container
     Ps {
+        /// table or json
+        #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        id: String,
+        /// options passed to ps (default -ef)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
+        ps_args: Vec<String>,
     },
-    #[command(hide = true)]
+    /// suspend all processes inside the container
     Pause { id: String },
-    #[command(hide = true)]
+    /// resume all processes that have been previously paused
     Resume { id: String },
-    #[command(hide = true)]
-    Update {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
-    },
-    #[command(hide = true)]
+    /// update container resource constraints
+    Update(Box<UpdateArgs>),
+    /// display container events such as OOM notifications and usage statistics
     Events {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
+        /// display the container's stats then exit
+        #[arg(long)]
+        stats: bool,
+        /// set the stats collection interval
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
     },
     #[command(hide = true)]
     Checkpoint {
@@ -299,18 +439,25 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Exec { .. } => Err(Error::Msg(
             "exec is not supported by this husk yet (step 8)".into(),
         )),
-        Cmd::Ps { .. } => Err(Error::Msg(
-            "ps is not supported by this husk yet (step 5)".into(),
-        )),
-        Cmd::Pause { .. } | Cmd::Resume { .. } => Err(Error::Msg(
-            "pause and resume are not supported by this husk yet (step 5)".into(),
-        )),
-        Cmd::Update { .. } => Err(Error::Msg(
-            "update is not supported by this husk yet (step 5)".into(),
-        )),
-        Cmd::Events { .. } => Err(Error::Msg(
-            "events is not supported by this husk yet (step 5)".into(),
-        )),
+        Cmd::Ps {
+            format,
+            id,
+            ps_args,
+        } => crate::manage::ps(&root, &id, &format, &ps_args).map(|_| 0),
+        Cmd::Pause { id } => crate::manage::pause(&root, &id).map(|_| 0),
+        Cmd::Resume { id } => crate::manage::resume(&root, &id).map(|_| 0),
+        Cmd::Update(a) => {
+            let patch = a.patch()?;
+            crate::manage::update(&root, &a.id, &patch).map(|_| 0)
+        }
+        Cmd::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            let iv = crate::manage::parse_duration(&interval)?;
+            crate::manage::events(&root, &id, stats, iv).map(|_| 0)
+        }
         Cmd::Checkpoint { .. } | Cmd::Restore { .. } => Err(Error::Msg(
             "checkpoint and restore are not supported by husk".into(),
         )),

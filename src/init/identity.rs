@@ -40,6 +40,7 @@ pub fn switch(process: &Process) -> Result<()> {
     caps.apply_bounding()?;
     crate::sys::set_keepcaps(true).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
     let u = process.user();
+    give_stdio_to(u.uid())?;
     let groups: Vec<Gid> = u
         .additional_gids()
         .iter()
@@ -56,6 +57,38 @@ pub fn switch(process: &Process) -> Result<()> {
     chdir(process.cwd())?;
     crate::sys::set_keepcaps(false).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
     caps.apply()
+}
+
+/// Make stdin, stdout and stderr belong to the container's user, as runc
+/// does, so that a non-root process can reopen them (`/dev/stdout`,
+/// `/proc/self/fd/1`): they were opened outside the container, usually by
+/// root. Only the owner changes; descriptors on /dev/null are left alone,
+/// and a descriptor the kernel will not let us chown (owner or group not
+/// mapped in our user namespace, read-only file system) is skipped.
+pub fn give_stdio_to(uid: u32) -> Result<()> {
+    const DEV_NULL: libc::dev_t = libc::makedev(1, 3);
+    for fd in 0..=2 {
+        // SAFETY: stdio descriptors stay open for the life of the init.
+        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let st = match nix::sys::stat::fstat(bfd) {
+            Ok(st) => st,
+            // A closed stdio descriptor is the caller's choice; nothing to fix.
+            Err(Errno::EBADF) => continue,
+            Err(e) => return Err(Error::call(format!("fstat stdio fd {fd}"), e)),
+        };
+        let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == DEV_NULL;
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        match nix::unistd::fchown(bfd, Some(Uid::from_raw(uid)), None) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EPERM | Errno::EROFS) => {}
+            Err(e) => {
+                return Err(Error::call(format!("fchown stdio fd {fd} to {uid}"), e)
+                    .context("process.user.uid"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// chdir to the working directory and make sure it is inside the container's

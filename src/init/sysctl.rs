@@ -1,41 +1,59 @@
 //! `linux.sysctl`: only keys that belong to a namespace the container has
-//! its own of may be set, so that a config can never change the host (runc's rules).
+//! of its own may be set, so that a config can never change the host (runc's
+//! rules and wording). "Of its own" means new, or joined by a path that is
+//! not the runtime's own namespace (see `spec::validate`).
 
 use oci_spec::runtime::LinuxNamespaceType as Ns;
 
-/// Check one key against the namespaces the container gets; `Err` says why not.
-pub fn check(key: &str, namespaces: &[Ns]) -> Result<(), String> {
-    if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
-        return Err("invalid sysctl name".into());
+/// Keys of the ipc namespace besides `fs.mqueue.*`.
+const IPC: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// Check one key against the namespaces the container has of its own; `Err` says why not.
+pub fn check(key: &str, own: &[Ns]) -> Result<(), String> {
+    if key.is_empty()
+        || key.split(['.', '/']).any(|c| c.is_empty() || c == "..")
+        || key.contains('\0')
+    {
+        return Err(format!("invalid sysctl name {key:?}"));
     }
-    let key = key.replace('/', ".");
-    let need = |ns: Ns, what: &str| {
-        if namespaces.contains(&ns) {
+    let dotted = key.replace('/', ".");
+    if IPC.contains(&dotted.as_str()) || dotted.starts_with("fs.mqueue.") {
+        return if own.contains(&Ns::Ipc) {
             Ok(())
         } else {
             Err(format!(
-                "sysctl {key:?} is not allowed as it conflicts with the OCI {what} namespace settings"
+                "sysctl {key:?} is not allowed in the hosts ipc namespace"
             ))
+        };
+    }
+    if dotted.starts_with("net.") {
+        return if own.contains(&Ns::Network) {
+            Ok(())
+        } else {
+            Err(format!(
+                "sysctl {key:?} not allowed in host network namespace"
+            ))
+        };
+    }
+    if own.contains(&Ns::Uts) {
+        match dotted.as_str() {
+            "kernel.domainname" => return Ok(()),
+            "kernel.hostname" => {
+                return Err(format!(
+                    "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+                ));
+            }
+            _ => {}
         }
-    };
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    if IPC.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
-        return need(Ns::Ipc, "ipc");
-    }
-    if key.starts_with("net.") {
-        return need(Ns::Network, "network");
-    }
-    if key == "kernel.hostname" || key == "kernel.domainname" {
-        return need(Ns::Uts, "uts");
     }
     Err(format!(
         "sysctl {key:?} is not in a separate kernel namespace"
@@ -63,11 +81,40 @@ mod tests {
     fn namespaced_keys_only() {
         let all = [Ns::Ipc, Ns::Network, Ns::Uts];
         assert!(check("net.ipv4.ip_forward", &all).is_ok());
-        assert!(check("net.ipv4.ip_forward", &[Ns::Ipc]).is_err());
+        assert!(check("net/ipv4/ip_forward", &all).is_ok());
+        let e = check("net.ipv4.ip_forward", &[Ns::Ipc]).unwrap_err();
+        assert_eq!(
+            e,
+            "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"
+        );
         assert!(check("kernel.shmmax", &all).is_ok());
-        assert!(check("fs.mqueue.msg_max", &[Ns::Network]).is_err());
+        assert!(check("kernel/shmmax", &[Ns::Network]).is_err());
+        let e = check("fs.mqueue.msg_max", &[Ns::Network]).unwrap_err();
+        assert!(e.contains("hosts ipc namespace"), "{e}");
         assert!(check("kernel.domainname", &[Ns::Uts]).is_ok());
-        assert!(check("vm.swappiness", &all).is_err());
-        assert!(check("kernel/../../x", &all).is_err());
+        assert!(check("kernel.domainname", &[Ns::Ipc]).is_err());
+        let e = check("kernel.hostname", &[Ns::Uts]).unwrap_err();
+        assert!(
+            e.contains("conflicts with the OCI \"hostname\" field"),
+            "{e}"
+        );
+        let e = check("vm.swappiness", &all).unwrap_err();
+        assert!(e.contains("not in a separate kernel namespace"), "{e}");
+    }
+
+    #[test]
+    fn malformed_names() {
+        let all = [Ns::Ipc, Ns::Network, Ns::Uts];
+        for k in [
+            "",
+            "kernel/../../x",
+            "net..ipv4",
+            "/net/ipv4/ip_forward",
+            ".net.ipv4",
+            "net.ipv4.",
+            "net.ipv4/..",
+        ] {
+            assert!(check(k, &all).is_err(), "{k:?} accepted");
+        }
     }
 }
