@@ -208,6 +208,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
             .collect::<BTreeMap<_, _>>(),
         cgroup: cg,
         hooks: bundle.spec.hooks().clone(),
+        config: Some(Box::new(bundle.spec.clone())),
         resources: bundle
             .spec
             .linux()
@@ -381,7 +382,7 @@ fn write_id_maps(pid: i32, spec: &oci_spec::runtime::Spec) -> Result<()> {
 }
 
 /// Write the pid file atomically (temporary file in the same directory, then rename).
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let abs = std::path::absolute(path).map_err(|e| io_err("abs", path, e))?;
     let dir = abs.parent().unwrap_or(Path::new("/"));
     let name = abs

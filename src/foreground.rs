@@ -41,11 +41,7 @@ pub fn run(root: &Root, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32>
     }
     crate::sys::set_child_subreaper()
         .map_err(|e| Error::call("prctl PR_SET_CHILD_SUBREAPER", e))?;
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGCHLD);
-    for s in FORWARDED {
-        set.add(*s);
-    }
+    let set = forwarded_set();
     set.thread_block()
         .map_err(|e| Error::call("sigprocmask", e))?;
     let created = container::create(
@@ -77,8 +73,23 @@ pub fn run(root: &Root, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32>
     Ok(code)
 }
 
-/// Wait for the init to exit while forwarding signals and proxying the pty.
-fn wait(init: i32, pidfd: Option<OwnedFd>, set: &SigSet, master: Option<OwnedFd>) -> Result<i32> {
+/// SIGCHLD and the signals forwarded to the container.
+pub fn forwarded_set() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set
+}
+
+/// Wait for a process to exit while forwarding signals and proxying the pty.
+pub fn wait(
+    init: i32,
+    pidfd: Option<OwnedFd>,
+    set: &SigSet,
+    master: Option<OwnedFd>,
+) -> Result<i32> {
     let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::call("signalfd", e))?;
     let stdin = std::io::stdin();

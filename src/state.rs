@@ -96,6 +96,9 @@ pub struct State {
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub cgroup: CgroupState,
+    /// The config the container was created with (what `exec` starts from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Box<oci_spec::runtime::Spec>>,
     /// The resources last applied (what `update` starts from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<oci_spec::runtime::LinuxResources>,

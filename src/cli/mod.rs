@@ -219,6 +219,126 @@ impl UpdateArgs {
     }
 }
 
+#[derive(clap::Args, Debug)]
+struct ExecArgs {
+    /// path to the process.json
+    #[arg(short = 'p', long)]
+    process: Option<PathBuf>,
+    /// allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// path to a unix socket that receives the pty master
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// current working directory in the container
+    #[arg(long)]
+    cwd: Option<String>,
+    /// set environment variables
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<u32>,
+    /// add a capability to the bounding set for the process
+    #[arg(short = 'c', long = "cap")]
+    cap: Vec<String>,
+    /// set the no new privileges value for the process
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    /// set the apparmor profile for the process
+    #[arg(long)]
+    apparmor: Option<String>,
+    /// set the asm process label for the process commonly used with selinux
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// pass N additional file descriptors to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// run the process in an (existing) sub-cgroup
+    #[arg(long)]
+    cgroup: Option<String>,
+    /// allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    ignore_paused: bool,
+    /// path to a unix socket that receives a pidfd of the process
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
+    id: String,
+    /// the command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
+    if a.apparmor.as_deref().is_some_and(|s| !s.is_empty())
+        || a.process_label.as_deref().is_some_and(|s| !s.is_empty())
+    {
+        return Err(Error::Msg(
+            "apparmor and SELinux labels are not supported by this husk yet (step 9)".into(),
+        ));
+    }
+    let st = root.load(&a.id)?;
+    let base = st
+        .config
+        .as_ref()
+        .and_then(|c| c.process().clone())
+        .unwrap_or_default();
+    let process = match &a.process {
+        Some(path) => {
+            let data = std::fs::read(path).map_err(|e| crate::error::io_err("read", path, e))?;
+            let p: oci_spec::runtime::Process =
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&data))
+                    .map_err(|e| {
+                        Error::config(format!("process.{}", e.path()), e.into_inner().to_string())
+                    })?;
+            crate::exec::complete_process(p, &base)
+        }
+        None => {
+            if a.command.is_empty() {
+                return Err(Error::Msg(
+                    "exec: a command or --process is required".into(),
+                ));
+            }
+            crate::exec::process_from_cmdline(
+                &base,
+                &crate::exec::CmdlineProcess {
+                    args: a.command.clone(),
+                    tty: a.tty,
+                    cwd: a.cwd.as_deref(),
+                    env: &a.env,
+                    user: a.user.as_deref(),
+                    additional_gids: &a.additional_gids,
+                    caps: &a.cap,
+                    no_new_privs: a.no_new_privs,
+                },
+            )?
+        }
+    };
+    crate::exec::exec(
+        root,
+        crate::exec::ExecOpts {
+            id: a.id,
+            process: Some(process),
+            detach: a.detach,
+            pid_file: a.pid_file,
+            console_socket: a.console_socket,
+            preserve_fds: a.preserve_fds,
+            cgroup: a.cgroup,
+            ignore_paused: a.ignore_paused,
+            pidfd_socket: a.pidfd_socket,
+        },
+    )
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// create a container
@@ -274,12 +394,8 @@ enum Cmd {
     },
     /// show the enabled features
     Features,
-    /// execute a new process inside a container (step 8)
-    #[command(hide = true)]
-    Exec {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
-    },
+    /// execute new process inside the container
+    Exec(Box<ExecArgs>),
     /// display the processes running inside a container
     Ps {
         /// table or json
@@ -436,9 +552,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             print_json(&features::features());
             Ok(0)
         }
-        Cmd::Exec { .. } => Err(Error::Msg(
-            "exec is not supported by this husk yet (step 8)".into(),
-        )),
+        Cmd::Exec(a) => exec_cmd(&root, *a),
         Cmd::Ps {
             format,
             id,

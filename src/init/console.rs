@@ -42,6 +42,32 @@ pub fn setup(sock: OwnedFd, process: &Process) -> Result<()> {
     tty::set_ctty(std::io::stdin().as_fd())
 }
 
+/// The terminal of an `exec`'d process: a pty like the init's, without
+/// touching /dev/console (that belongs to the container's init).
+pub fn setup_exec(sock: OwnedFd, process: &Process) -> Result<()> {
+    let pty = tty::open_pty()?;
+    if let Some(size) = process.console_size() {
+        tty::set_winsize(
+            pty.master.as_fd(),
+            size.height() as u16,
+            size.width() as u16,
+        )?;
+    }
+    tty::send_fd(sock.as_fd(), pty.master.as_fd(), &pty.name)?;
+    drop(pty.master);
+    drop(sock);
+    let u = process.user();
+    nix::unistd::fchown(&pty.slave, Some(u.uid().into()), Some(u.gid().into()))
+        .map_err(|e| Error::sys("chown", &pty.name, e))?;
+    for target in 0..=2 {
+        // SAFETY: dup2 onto the standard descriptors, which this process owns.
+        if unsafe { libc::dup2(pty.slave.as_raw_fd(), target) } < 0 {
+            return Err(Error::call("dup2 pty onto stdio", Errno::last()));
+        }
+    }
+    tty::set_ctty(std::io::stdin().as_fd())
+}
+
 /// Bind the pty slave over /dev/console: the file is made fresh (a symlink
 /// or anything else the image had there is removed, never followed).
 fn mount_console(slave: &OwnedFd) -> Result<()> {

@@ -16,6 +16,7 @@
 
 pub mod console;
 pub mod devices;
+pub mod exec;
 pub mod fs;
 pub mod identity;
 pub mod mountopts;
@@ -67,6 +68,7 @@ pub fn main() -> ! {
 fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
     let cfg = match protocol::recv(sock)? {
         Some(Message::Bootstrap(cfg)) => *cfg,
+        Some(Message::Exec(cfg)) => return exec::main(*cfg, sock),
         other => {
             return Err(Error::Msg(format!(
                 "init: expected bootstrap, got {other:?}"
@@ -77,31 +79,35 @@ fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
     let fifo = unsafe { OwnedFd::from_raw_fd(cfg.fifo_fd) };
     let _ = fcntl(fifo.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     sys::set_dumpable(false).map_err(|e| Error::call("prctl PR_SET_DUMPABLE", e))?;
-
-    if namespaces::enter(&cfg.spec, sock)? {
-        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::call("pipe", e))?;
-        match sys::fork().map_err(|e| Error::call("fork", e))? {
-            Some(child) => {
-                // The intermediate: report the real init's pid (host view), let it go, leave.
-                protocol::send(sock, &Message::Pid { pid: child })?;
-                let _ = nix::unistd::write(&w, &[1]);
-                std::process::exit(0);
-            }
-            None => {
-                drop(w);
-                let mut b = [0u8; 1];
-                let _ = nix::unistd::read(&r, &mut b);
-            }
-        }
-    } else {
-        protocol::send(
-            sock,
-            &Message::Pid {
-                pid: std::process::id() as i32,
-            },
-        )?;
-    }
+    let need_fork = namespaces::enter(&cfg.spec, sock)?;
+    fork_and_report(sock, need_fork)?;
     container_init(&cfg, sock, fifo)
+}
+
+/// Fork once when a new or joined pid or time namespace must take effect;
+/// either way report the pid (host view) of the process that will exec.
+/// Only the child returns; the intermediate parent exits.
+pub(crate) fn fork_and_report(sock: &mut UnixStream, need_fork: bool) -> Result<()> {
+    if !need_fork {
+        let pid = std::process::id() as i32;
+        return protocol::send(sock, &Message::Pid { pid });
+    }
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::call("pipe", e))?;
+    match sys::fork().map_err(|e| Error::call("fork", e))? {
+        Some(child) => {
+            // The intermediate: report the child's pid, let it go, leave.
+            protocol::send(sock, &Message::Pid { pid: child })?;
+            let _ = nix::unistd::write(&w, &[1]);
+            std::process::exit(0);
+        }
+        None => {
+            drop(w);
+            // Wait until the pid went out first, so messages keep their order.
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(&r, &mut b);
+            Ok(())
+        }
+    }
 }
 
 fn container_init(

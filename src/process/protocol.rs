@@ -15,6 +15,11 @@
 //! | 3 | container init → parent | `Ready`   | every step that can fail is done; now waiting for start |
 //! | 3'| any init → parent    | `Error`      | a step failed; the message names the step and path      |
 //!
+//! For `exec` the parent sends `Exec` instead of `Bootstrap`; the process
+//! joins the container through a pidfd of its init, reports `Pid`, and the
+//! socket's close on execve (it is close-on-exec) says the exec happened; an
+//! `Error` says it did not.
+//!
 //! After `Ready` or `Error` the init closes its end. An end of stream
 //! without either means the init died, and `create` fails.
 
@@ -46,11 +51,26 @@ pub struct InitConfig {
     pub console_fd: Option<i32>,
 }
 
+/// What an `exec` init needs: the process, and how to join the container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecConfig {
+    pub id: String,
+    pub process: oci_spec::runtime::Process,
+    /// Descriptor of a pidfd of the container's init, to setns(2) through.
+    pub pidfd_fd: i32,
+    /// CLONE_NEW* flags of the namespaces to join.
+    pub ns_flags: i32,
+    pub console_fd: Option<i32>,
+    pub preserve_fds: u32,
+}
+
 /// A message of the protocol.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Message {
     Bootstrap(Box<InitConfig>),
+    Exec(Box<ExecConfig>),
     IdMapRequest,
     IdMapDone,
     Pid { pid: i32 },
