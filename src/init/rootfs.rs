@@ -104,17 +104,22 @@ pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> 
     let linux = spec.linux().as_ref();
     let prop = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty())
         .map(propagation_flag)
         .transpose()?;
-    // Nothing the container mounts may propagate back to the host.
+    // As runc: the whole tree takes rootfsPropagation (rslave by default, so
+    // that nothing the container mounts propagates back to the host) ...
     nix::mount::mount(
         None::<&str>,
         "/",
         None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        prop.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC),
         None::<&str>,
     )
-    .map_err(|e| Error::sys("mount", "/", e).context("make / rslave"))?;
+    .map_err(|e| Error::sys("mount", "/", e).context("set the propagation of /"))?;
+    // ... and the mount holding the rootfs is made private, so that the bind
+    // below does not propagate anywhere and pivot_root accepts it.
+    make_parent_mount_private(&cfg.rootfs)?;
     nix::mount::mount(
         Some(&cfg.rootfs),
         &cfg.rootfs,
@@ -155,25 +160,26 @@ pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> 
 
     before_pivot()?;
     pivot(&cfg.rootfs, root, cfg.no_pivot)?;
+    // Again on the new root: pivot_root put a different mount at "/".
     if let Some(p) = prop {
-        nix::mount::mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            p | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .map_err(|e| Error::sys("mount", "/", e).context("set rootfsPropagation"))?;
+        nix::mount::mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
+            .map_err(|e| Error::sys("mount", "/", e).context("linux.rootfsPropagation"))?;
     }
     Ok(())
 }
 
+/// runc's values: the `r` forms are recursive.
 fn propagation_flag(s: &str) -> Result<MsFlags> {
+    let rec = MsFlags::MS_REC;
     Ok(match s {
-        "shared" | "rshared" => MsFlags::MS_SHARED,
-        "slave" | "rslave" => MsFlags::MS_SLAVE,
-        "private" | "rprivate" => MsFlags::MS_PRIVATE,
-        "unbindable" | "runbindable" => MsFlags::MS_UNBINDABLE,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | rec,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | rec,
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | rec,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
         other => {
             return Err(Error::config(
                 "linux.rootfsPropagation",
@@ -183,9 +189,81 @@ fn propagation_flag(s: &str) -> Result<MsFlags> {
     })
 }
 
-/// Flags that a bind mount needs a second (remount) step for.
+/// The mount point of the mount that holds `path` in this process's
+/// mountinfo, and whether it is shared (the last of equal candidates is the
+/// one on top).
+fn parent_mount(mountinfo: &str, path: &Path) -> Option<(PathBuf, bool)> {
+    let mut best: Option<(PathBuf, bool)> = None;
+    for line in mountinfo.lines() {
+        let Some((pre, _)) = line.split_once(" - ") else {
+            continue;
+        };
+        let f: Vec<&str> = pre.split(' ').collect();
+        if f.len() < 6 {
+            continue;
+        }
+        let mp = PathBuf::from(unescape_octal(f[4]));
+        if !path.starts_with(&mp) {
+            continue;
+        }
+        let shared = f[6..].iter().any(|t| t.starts_with("shared:"));
+        let longer = best
+            .as_ref()
+            .is_none_or(|(b, _)| mp.components().count() >= b.components().count());
+        if longer {
+            best = Some((mp, shared));
+        }
+    }
+    best
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// runc's rootfsParentMountPrivate: a shared parent would receive the
+/// rootfs bind (and pivot_root refuses a new root whose parent is shared).
+fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
+    let real =
+        std::fs::canonicalize(rootfs).map_err(|e| crate::error::io_err("resolve", rootfs, e))?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| crate::error::io_err("read", "/proc/self/mountinfo", e))?;
+    if let Some((mp, true)) = parent_mount(&info, &real) {
+        nix::mount::mount(
+            None::<&str>,
+            &mp,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            Error::sys("mount", &mp, e).context("make the rootfs's parent mount private")
+        })?;
+    }
+    Ok(())
+}
+
+/// Flags that a bind mount needs a second (remount) step for. (`difference`,
+/// not `& !`: bitflags' `!` drops bits nix does not know, such as MS_NOSYMFOLLOW.)
 fn remount_flags(o: &MountOptions) -> MsFlags {
-    o.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
+    o.flags
+        .difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
 }
 
 fn mount_entry(
@@ -198,10 +276,10 @@ fn mount_entry(
     let typ = m.typ().as_deref().unwrap_or("");
     let bind = o.is_bind() || typ == "bind";
     check_proc_sys(dest, typ, bind)?;
-    if o.tmpcopyup {
+    if o.tmpcopyup && (bind || typ != "tmpfs") {
         return Err(Error::config(
             "mounts.options",
-            "tmpcopyup is not supported yet (step 2)",
+            format!("tmpcopyup is only for tmpfs, not {typ:?}"),
         ));
     }
     if typ == "cgroup" || typ == "cgroup2" {
@@ -215,53 +293,45 @@ fn mount_entry(
                 .ok_or_else(|| Error::Msg("bind mount without a source".into()))?,
         );
         let md = std::fs::metadata(&src).map_err(|e| crate::error::io_err("stat", &src, e))?;
-        let target = if md.is_dir() {
-            fs::ensure_dir(root, dest)?
-        } else {
-            fs::ensure_file(root, dest)?
-        };
+        let t = resolve_target(root, dest, typ, true, md.is_dir())?;
         let mut flags = MsFlags::MS_BIND;
         if o.flags.contains(MsFlags::MS_REC) {
             flags |= MsFlags::MS_REC;
         }
-        mount_fd(Some(&src), target.as_fd(), None, flags, None, dest)?;
-        let target = reopen(root, dest)?;
+        mount_fd(Some(&src), t.fd.as_fd(), None, flags, None, dest)?;
+        let target = reopen(root, &t.path)?;
         let extra = remount_flags(o);
         if !extra.is_empty() {
             remount(target.as_fd(), extra, dest)?;
         }
         target
     } else {
-        // Only a real directory can take proc or sysfs (CVE-2019-19921, CVE-2023-27561).
-        if let Ok(fd) = fs::open_nofollow(root, dest)
-            && fs::file_type(fd.as_fd())? == libc::S_IFLNK
-        {
-            return Err(Error::Msg(format!(
-                "mount destination {} is a symlink",
-                dest.display()
-            )));
-        }
-        let target = fs::ensure_dir(root, dest)?;
-        if !fs::is_dir(target.as_fd())? {
-            return Err(Error::Msg(format!(
-                "mount destination {} is not a directory",
-                dest.display()
-            )));
-        }
+        let t = resolve_target(root, dest, typ, false, true)?;
         let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = o.data_string();
-        let flags = o.flags & !MsFlags::MS_REMOUNT;
+        let mut flags = o.flags.difference(MsFlags::MS_REMOUNT);
+        // tmpcopyup: the directory's old contents stay reachable through this
+        // descriptor once the tmpfs covers them; the copy needs a writable tmpfs.
+        let copy_from = if o.tmpcopyup {
+            flags.remove(MsFlags::MS_RDONLY);
+            Some(open_dir(t.fd.as_fd(), dest)?)
+        } else {
+            None
+        };
         mount_fd(
             Some(&src),
-            target.as_fd(),
+            t.fd.as_fd(),
             Some(typ),
             flags,
             (!data.is_empty()).then_some(data.as_str()),
             dest,
         )?;
-        let mounted = reopen(root, dest)?;
+        let mounted = reopen(root, &t.path)?;
         if typ == "proc" || typ == "sysfs" {
             verify_fs(mounted.as_fd(), typ, dest)?;
+        }
+        if let Some(old) = copy_from {
+            copy_up(old.as_fd(), mounted.as_fd(), o, dest)?;
         }
         mounted
     };
@@ -271,6 +341,90 @@ fn mount_entry(
     if o.rec_attr != Default::default() {
         sys::mount_setattr(target.as_fd(), o.rec_attr.set, o.rec_attr.clear, true)
             .map_err(|e| Error::sys("mount_setattr", dest, e))?;
+    }
+    Ok(())
+}
+
+/// Resolve (creating what is missing) a mount destination inside the root,
+/// and check where it really is. procfs and sysfs only go on a real directory
+/// reached without any symlink (CVE-2019-16884, CVE-2023-28642); anything
+/// that a symlink leads elsewhere is checked again at its real place, so
+/// nothing lands in /proc by way of one (CVE-2019-19921, CVE-2023-27561).
+fn resolve_target(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    typ: &str,
+    bind: bool,
+    dir: bool,
+) -> Result<fs::Resolved> {
+    if typ == "proc" || typ == "sysfs" {
+        let w = fs::walk(root, dest, false).map_err(|e| Error::sys("resolve", dest, e))?;
+        let at = w.existing_path();
+        let at = at.join(w.missing.iter().collect::<PathBuf>());
+        let last_is_link = w.missing.is_empty() && fs::file_type(w.last())? == libc::S_IFLNK;
+        if at != dest || last_is_link {
+            return Err(Error::Msg(format!(
+                "mount destination {} is reached through a symlink; {typ} must be mounted on a real directory",
+                dest.display()
+            )));
+        }
+    }
+    let t = if dir {
+        fs::ensure_dir(root, dest)?
+    } else {
+        fs::ensure_file(root, dest)?
+    };
+    if t.path != dest {
+        check_proc_sys(&t.path, typ, bind).map_err(|e| {
+            e.context(format!(
+                "mount destination {} resolves to {}",
+                dest.display(),
+                t.path.display()
+            ))
+        })?;
+    }
+    Ok(t)
+}
+
+/// A readable descriptor of a directory given by an `O_PATH` one.
+fn open_dir(fd: BorrowedFd<'_>, what: &Path) -> Result<OwnedFd> {
+    nix::fcntl::openat(
+        fd,
+        ".",
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", what, e))
+}
+
+/// tmpcopyup: copy what the directory held into the tmpfs now over it. The
+/// tmpfs root takes the directory's mode and owner unless the options set
+/// them; `ro` is applied once the copy is done.
+fn copy_up(
+    old: BorrowedFd<'_>,
+    mounted: BorrowedFd<'_>,
+    o: &MountOptions,
+    dest: &Path,
+) -> Result<()> {
+    let new = open_dir(mounted, dest)?;
+    fs::copy_tree(old, new.as_fd(), dest).map_err(|e| e.context("tmpcopyup"))?;
+    let st = nix::sys::stat::fstat(old).map_err(|e| Error::sys("stat", dest, e))?;
+    let has = |k: &str| o.data.iter().any(|d| d.starts_with(k));
+    if !has("uid=") || !has("gid=") {
+        let uid = (!has("uid=")).then_some(st.st_uid.into());
+        let gid = (!has("gid=")).then_some(st.st_gid.into());
+        nix::unistd::fchown(&new, uid, gid).map_err(|e| Error::sys("chown", dest, e))?;
+    }
+    if !has("mode=") {
+        nix::sys::stat::fchmod(
+            &new,
+            nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777),
+        )
+        .map_err(|e| Error::sys("chmod", dest, e))?;
+    }
+    if o.flags.contains(MsFlags::MS_RDONLY) {
+        sys::mount_setattr(mounted, mountopts::MOUNT_ATTR_RDONLY, 0, false)
+            .map_err(|e| Error::sys("mount_setattr", dest, e).context("tmpcopyup ro"))?;
     }
     Ok(())
 }
@@ -333,12 +487,16 @@ fn mount_cgroup(
 ) -> Result<()> {
     let hier = crate::cgroups::hierarchies()?;
     let ro = o.flags.contains(MsFlags::MS_RDONLY);
-    let base_flags = (o.flags & !MsFlags::MS_RDONLY)
+    let base_flags = o.flags.difference(MsFlags::MS_RDONLY)
         | MsFlags::MS_NOSUID
         | MsFlags::MS_NODEV
         | MsFlags::MS_NOEXEC;
     let cgroupns = has_ns(&cfg.spec, LinuxNamespaceType::Cgroup);
-    let target = fs::ensure_dir(root, dest)?;
+    let fs::Resolved {
+        fd: target,
+        path: dest,
+    } = resolve_target(root, dest, "cgroup", false, true)?;
+    let dest = dest.as_path();
     let pure_v2 = hier.len() == 1 && hier[0].v2;
     if pure_v2 && cgroupns {
         mount_fd(
@@ -386,7 +544,7 @@ fn mount_cgroup(
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("unified"));
         let sub = dest.join(&name);
-        let t = fs::ensure_dir(root, &sub)?;
+        let t = fs::ensure_dir(root, &sub)?.fd;
         let src = crate::cgroups::dir_in(h, &cfg.cgroup_path);
         mount_fd(Some(&src), t.as_fd(), None, MsFlags::MS_BIND, None, &sub)?;
         let t = reopen(root, &sub)?;
@@ -403,7 +561,7 @@ fn mount_cgroup(
         // Co-mounted controllers ("cpu,cpuacct") get a link per controller, as on the host.
         if let Some(n) = name.to_str().filter(|n| n.contains(',')) {
             for part in n.split(',') {
-                let _ = nix::unistd::symlinkat(n, fs::ensure_dir(root, dest)?.as_fd(), part);
+                let _ = nix::unistd::symlinkat(n, fs::ensure_dir(root, dest)?.fd.as_fd(), part);
             }
         }
     }

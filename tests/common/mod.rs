@@ -4,6 +4,8 @@
 //!   in-container probe (built on demand, see tests/probe).
 //! * [`Bundle`] is a throw-away OCI bundle under /tmp with a rootfs copied from
 //!   a cached template (busybox + /probe + a few /etc files).
+//! * [`host_mount`], [`snapshot_tree`], [`host_mount_table`] make host mounts
+//!   and prove that nothing changed on the host (rootfs and security tests).
 //! * [`Runtime`] drives the runtime CLI with a private `--root`; every command
 //!   has a timeout, and everything it created is force-deleted on drop.
 //!
@@ -25,13 +27,22 @@
 mod artifacts;
 mod bundle;
 mod cmd;
+mod host;
 mod observe;
 mod runtime;
 
+// Not every test binary uses every module.
+#[allow(unused_imports)]
 pub use artifacts::*;
+#[allow(unused_imports)]
 pub use bundle::*;
+#[allow(unused_imports)]
 pub use cmd::*;
+#[allow(unused_imports)]
+pub use host::*;
+#[allow(unused_imports)]
 pub use observe::*;
+#[allow(unused_imports)]
 pub use runtime::*;
 
 // ---------------------------------------------------------------------------
