@@ -558,6 +558,66 @@ mod tests {
     }
 
     #[test]
+    fn the_runtimes_own_namespaces_are_not_the_containers() {
+        // Joining the namespace husk runs in gives the container nothing of its own.
+        let mut v = minimal();
+        v["linux"]["namespaces"] = serde_json::json!([
+            {"type": "mount"},
+            {"type": "network", "path": "/proc/self/ns/net"},
+            {"type": "uts", "path": "/proc/self/ns/uts"},
+        ]);
+        check(v.clone()).unwrap();
+        v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+        let e = check(v.clone()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("linux.sysctl.net.ipv4.ip_forward: ")
+                && e.contains("not allowed in host network namespace"),
+            "{e}"
+        );
+        v["linux"]["sysctl"] = Value::Null;
+        v["hostname"] = Value::String("h".into());
+        let e = check(v).unwrap_err().to_string();
+        assert!(e.starts_with("hostname: "), "{e}");
+    }
+
+    #[test]
+    fn user_namespace_ids_must_be_mapped() {
+        let mut v = minimal();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}]);
+        v["linux"]["uidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 10}]);
+        v["linux"]["gidMappings"] = v["linux"]["uidMappings"].clone();
+        check(v.clone()).unwrap();
+        let err = |v: &Value| check(v.clone()).unwrap_err().to_string();
+        let mut w = v.clone();
+        w["process"]["user"]["uid"] = serde_json::json!(10);
+        assert!(
+            err(&w).starts_with("process.user.uid: 10 is not mapped"),
+            "{}",
+            err(&w)
+        );
+        let mut w = v.clone();
+        w["process"]["user"]["gid"] = serde_json::json!(10);
+        assert!(err(&w).starts_with("process.user.gid: "), "{}", err(&w));
+        let mut w = v.clone();
+        w["process"]["user"]["additionalGids"] = serde_json::json!([9, 4000]);
+        assert!(
+            err(&w).starts_with("process.user.additionalGids: 4000 "),
+            "{}",
+            err(&w)
+        );
+        let mut w = v.clone();
+        w["linux"]["uidMappings"] =
+            serde_json::json!([{"containerID": 1, "hostID": 1000, "size": 10}]);
+        w["process"]["user"]["uid"] = serde_json::json!(1);
+        assert!(
+            err(&w).starts_with("linux.uidMappings: container uid 0"),
+            "{}",
+            err(&w)
+        );
+    }
+
+    #[test]
     fn unknown_capabilities_are_dropped() {
         let mut v = minimal();
         v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_KILL", "CAP_NOPE"]});

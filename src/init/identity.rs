@@ -33,9 +33,19 @@ pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     Ok(())
 }
 
-/// Switch user and groups and set capabilities, in runc's order: bounding set,
-/// keep caps, groups/gid/uid, working directory, then the other four sets.
+/// Switch user and groups and set capabilities, in runc's order: working
+/// directory (as root), bounding set, keep caps, stdio ownership,
+/// groups/gid/uid, working directory again if root could not enter it and
+/// the check that it is inside the root, then the other four sets.
 pub fn switch(process: &Process) -> Result<()> {
+    let cwd = process.cwd();
+    // As runc: first as root, who may reach directories the user cannot;
+    // if root is refused (root-squashing NFS, an unmapped owner), try again as the user.
+    let cwd_entered = match nix::unistd::chdir(cwd) {
+        Ok(()) => true,
+        Err(Errno::EACCES | Errno::EPERM) => false,
+        Err(e) => return Err(Error::sys("chdir", cwd, e).context("process.cwd")),
+    };
     let caps = CapSets::new(process.capabilities().as_ref());
     caps.apply_bounding()?;
     crate::sys::set_keepcaps(true).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
@@ -47,14 +57,27 @@ pub fn switch(process: &Process) -> Result<()> {
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    nix::unistd::setgroups(&groups).map_err(|e| Error::call("setgroups", e))?;
+    // In a user namespace whose setgroups is "deny" (an unprivileged
+    // parent's), the groups cannot change: skip, as runc does, unless asked for some.
+    let deny = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !deny {
+        nix::unistd::setgroups(&groups).map_err(|e| Error::call("setgroups", e))?;
+    } else if !groups.is_empty() {
+        return Err(Error::config(
+            "process.user.additionalGids",
+            "cannot set additional groups: setgroups is denied in this user namespace",
+        ));
+    }
     let gid = Gid::from_raw(u.gid());
     nix::unistd::setresgid(gid, gid, gid)
         .map_err(|e| Error::call(format!("setgid {}", u.gid()), e))?;
     let uid = Uid::from_raw(u.uid());
     nix::unistd::setresuid(uid, uid, uid)
         .map_err(|e| Error::call(format!("setuid {}", u.uid()), e))?;
-    chdir(process.cwd())?;
+    if !cwd_entered {
+        nix::unistd::chdir(cwd).map_err(|e| Error::sys("chdir", cwd, e).context("process.cwd"))?;
+    }
+    verify_cwd(cwd)?;
     crate::sys::set_keepcaps(false).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
     caps.apply()
 }
@@ -91,10 +114,10 @@ pub fn give_stdio_to(uid: u32) -> Result<()> {
     Ok(())
 }
 
-/// chdir to the working directory and make sure it is inside the container's
-/// root (CVE-2024-21626: a leaked host descriptor as cwd would not be).
-fn chdir(cwd: &Path) -> Result<()> {
-    nix::unistd::chdir(cwd).map_err(|e| Error::sys("chdir", cwd, e).context("process.cwd"))?;
+/// Make sure the working directory is inside the container's root
+/// (CVE-2024-21626: a directory reached through a leaked host descriptor
+/// is not, and getcwd then fails with ENOENT instead of naming a path).
+fn verify_cwd(cwd: &Path) -> Result<()> {
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
         _ => Err(Error::Msg(format!(

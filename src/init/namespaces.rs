@@ -1,10 +1,11 @@
-//! Stage 1 of the init, in runc's order: join every namespace given by path
-//! (the user namespace first; each checked to be of the right type), then
+//! Stage 1 of the init, in runc's order: open every namespace path (each
+//! checked to be of the right type) before joining any, join them (the user
+//! namespace first), then
 //! create a user namespace (the parent writes its id maps while we wait),
 //! become root in it, create the other namespaces, and write time offsets
 //! before any process enters the new time namespace.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use nix::sched::CloneFlags;
@@ -18,7 +19,8 @@ fn flag(t: LinuxNamespaceType) -> CloneFlags {
     CloneFlags::from_bits_retain(t as i32)
 }
 
-fn join(i: usize, ns: &LinuxNamespace, path: &std::path::Path) -> Result<()> {
+/// Open a namespace file given by path and check its type.
+fn open_ns(i: usize, ns: &LinuxNamespace, path: &std::path::Path) -> Result<OwnedFd> {
     let field = format!("linux.namespaces[{i}].path");
     let fd = nix::fcntl::open(
         path,
@@ -38,7 +40,7 @@ fn join(i: usize, ns: &LinuxNamespace, path: &std::path::Path) -> Result<()> {
             format!("{} is not a {} namespace", path.display(), ns.typ()),
         ));
     }
-    nix::sched::setns(fd, flag(ns.typ())).map_err(|e| Error::sys("setns", path, e).context(&field))
+    Ok(fd)
 }
 
 fn become_root() -> Result<()> {
@@ -55,13 +57,21 @@ pub fn enter(spec: &Spec, sock: &mut UnixStream) -> Result<bool> {
     let list = linux
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
-    let is_user = |n: &&(usize, &LinuxNamespace)| n.1.typ() == LinuxNamespaceType::User;
-    let indexed: Vec<(usize, &LinuxNamespace)> = list.iter().enumerate().collect();
-    let (users, others): (Vec<_>, Vec<_>) = indexed.iter().partition(|n| is_user(n));
-    for (i, ns) in users.iter().chain(others.iter()) {
+    // Open every path first, as runc does: each resolves in the runtime's
+    // mount namespace and with its privileges, before any join changes them.
+    let mut joins: Vec<(usize, &LinuxNamespace, OwnedFd)> = Vec::new();
+    for (i, ns) in list.iter().enumerate() {
         if let Some(p) = ns.path() {
-            join(*i, ns, p)?;
+            joins.push((i, ns, open_ns(i, ns, p)?));
         }
+    }
+    // The user namespace first: it grants the rights to join the others.
+    joins.sort_by_key(|(_, ns, _)| ns.typ() != LinuxNamespaceType::User);
+    for (i, ns, fd) in joins {
+        nix::sched::setns(fd, flag(ns.typ())).map_err(|e| {
+            let path = ns.path().as_deref().unwrap_or(std::path::Path::new(""));
+            Error::sys("setns", path, e).context(format!("linux.namespaces[{i}].path"))
+        })?;
     }
     let mut fork = false;
     let mut new = CloneFlags::empty();
