@@ -1,0 +1,421 @@
+//! Hostile images: one test per known advisory, each named after it. Every
+//! test checks the HOST afterwards (no file created or changed outside the
+//! rootfs, no mount made there, nothing left running), not only the
+//! runtime's error: a runtime may refuse such an image or run it safely, but
+//! it must never act on the host through it.
+//!
+//! Run against husk: `cargo test --test security`
+//! Run against runc: `HUSK_RUNTIME=/usr/sbin/runc cargo test --test security`
+//! (Debian's runc 1.1.5 predates some of these fixes; those tests say so.)
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+/// A directory on the host, outside every bundle, removed on drop.
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(tag: &str) -> HostDir {
+        HostDir(mkdtemp(&format!("/tmp/husk-test-host-{tag}-")))
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        remove_tree(&self.0);
+    }
+}
+
+/// Run `sh -c SCRIPT` (or the probe report) and return the output; asserts
+/// that the container left nothing behind whether it ran or was refused.
+#[track_caller]
+fn run(b: &mut Bundle, script: Option<&str>) -> CmdOutput {
+    match script {
+        Some(s) => b.set_args(&["/bin/sh", "-c", s]),
+        None => b.set_args(&["/probe", "report"]),
+    }
+    let rt = Runtime::new();
+    let id = unique_id("sec");
+    let before = leftovers(&rt, &id, b);
+    let out = rt.run(&id, b);
+    let left: Vec<String> = leftovers(&rt, &id, b)
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "container {id} left behind: {left:#?}\n{}",
+        out.describe()
+    );
+    out
+}
+
+/// The run must have been refused with runc's error convention.
+#[track_caller]
+fn assert_refused(out: &CmdOutput, needle: &str) {
+    assert!(
+        !out.success(),
+        "a hostile image must be refused: {}",
+        out.describe()
+    );
+    if runtime_is_runc() {
+        return;
+    }
+    out.assert_error_contains(needle);
+}
+
+/// Mounts in the host's mount table at or below `p`.
+fn host_mounts_under(p: &Path) -> Vec<String> {
+    mountinfo()
+        .into_iter()
+        .filter(|m| Path::new(&m.mount_point).starts_with(p))
+        .map(|m| format!("{} {}", m.mount_point, m.fstype))
+        .collect()
+}
+
+#[track_caller]
+fn assert_host_unchanged(dir: &Path, before: &std::collections::BTreeMap<PathBuf, EntrySnapshot>) {
+    let changes = tree_changes(before, &snapshot_tree(dir));
+    assert!(
+        changes.is_empty(),
+        "the host directory {} was changed: {changes:#?}",
+        dir.display()
+    );
+    let mounts = host_mounts_under(dir);
+    assert!(
+        mounts.is_empty(),
+        "mounts appeared on the host: {mounts:#?}"
+    );
+}
+
+/// Drop every mount at or below /dev from the config.
+fn without_dev_mounts(b: &mut Bundle) {
+    b.config_mut()["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| {
+            !m["destination"]
+                .as_str()
+                .is_some_and(|d| d == "/dev" || d.starts_with("/dev/"))
+        });
+}
+
+fn add_mount(b: &mut Bundle, m: Value) {
+    b.config_mut()["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .push(m);
+}
+
+fn replace_with_symlink(p: &Path, target: &str) {
+    fs::remove_dir_all(p).unwrap_or_else(|e| panic!("rm {}: {e}", p.display()));
+    symlink(target, p).unwrap_or_else(|e| panic!("symlink {}: {e}", p.display()));
+}
+
+/// A host directory that looks like a /dev: a file called `ptmx` and one
+/// called `null` that runc and crun once deleted or replaced through a link.
+fn decoy_dev(tag: &str) -> HostDir {
+    let h = HostDir::new(tag);
+    fs::write(h.0.join("ptmx"), "host file, must survive\n").expect("write decoy");
+    fs::write(h.0.join("null"), "host file, must survive\n").expect("write decoy");
+    h
+}
+
+// ---------------------------------------------------------------------------
+// /dev as a symlink
+// ---------------------------------------------------------------------------
+
+/// runc CVE-2026-41579 (GHSA-xjvp-4fhw-gc47): with nothing mounted on /dev
+/// and the image's /dev a symlink to a host directory, runc's setupPtmx and
+/// setupDevSymlinks deleted `ptmx` and created the fd/stdin/stdout/stderr
+/// links in that host directory (filepath.Join on the host path).
+/// crun CVE-2026-47766 is the same flaw in crun's device set-up.
+#[test]
+fn cve_2026_41579_dev_symlink_to_host_dir_absolute() {
+    let host = decoy_dev("dev-abs");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    without_dev_mounts(&mut b);
+    replace_with_symlink(&b.rootfs().join("dev"), &host.0.to_string_lossy());
+    let out = run(&mut b, None);
+    assert_host_unchanged(&host.0, &before);
+    if out.success() {
+        // It ran: then the devices were made inside the rootfs, where the link
+        // leads when resolved inside it.
+        let inside = b.rootfs().join(host.0.strip_prefix("/").expect("absolute"));
+        assert!(
+            inside.join("null").exists(),
+            "devices should be inside the rootfs at {}",
+            inside.display()
+        );
+    }
+}
+
+/// CVE-2026-41579 / CVE-2026-47766 again, with a relative link that climbs
+/// out of the rootfs (`../../../..`) to the host directory.
+#[test]
+fn cve_2026_41579_dev_symlink_to_host_dir_relative() {
+    let host = decoy_dev("dev-rel");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    without_dev_mounts(&mut b);
+    let climb = format!("../../../../../../../..{}", host.0.display());
+    replace_with_symlink(&b.rootfs().join("dev"), &climb);
+    run(&mut b, None);
+    assert_host_unchanged(&host.0, &before);
+}
+
+/// The same link with linux.devices: nodes from the config must not be
+/// created through it either.
+#[test]
+fn cve_2026_47766_linux_devices_through_dev_symlink() {
+    let host = decoy_dev("dev-devices");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    without_dev_mounts(&mut b);
+    b.config_mut()["linux"]["devices"] = json!([
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666},
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+    ]);
+    replace_with_symlink(&b.rootfs().join("dev"), &host.0.to_string_lossy());
+    run(&mut b, None);
+    assert_host_unchanged(&host.0, &before);
+}
+
+// ---------------------------------------------------------------------------
+// /proc and /sys as symlinks, mounts into /proc
+// ---------------------------------------------------------------------------
+
+/// CVE-2019-16884: an image whose /proc is a symlink to a directory it
+/// controls made runc mount procfs there, while the container's /proc (its
+/// AppArmor attr files) were the image's fakes: AppArmor was bypassed.
+/// procfs must only go on a real /proc directory.
+#[test]
+fn cve_2019_16884_proc_symlink_in_image_is_refused() {
+    let mut b = Bundle::new();
+    let fake = b.rootfs().join("fakeproc/self/attr");
+    fs::create_dir_all(&fake).expect("mkdir");
+    fs::write(fake.join("current"), "unconfined\n").expect("write");
+    replace_with_symlink(&b.rootfs().join("proc"), "/fakeproc");
+    let before = snapshot_tree(&b.rootfs().join("fakeproc"));
+    let out = run(&mut b, None);
+    assert_refused(&out, "/proc");
+    assert_host_unchanged(&b.rootfs().join("fakeproc"), &before);
+}
+
+/// CVE-2023-28642: the same bypass when /proc in the image is a symlink
+/// (runc 1.1.4 followed it again); here it leads to a host directory, which
+/// must get no procfs mount and no change.
+#[test]
+fn cve_2023_28642_proc_symlink_to_host_dir_is_refused() {
+    let host = HostDir::new("proc");
+    fs::write(host.0.join("keep"), "x").expect("write");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    replace_with_symlink(&b.rootfs().join("proc"), &host.0.to_string_lossy());
+    let out = run(&mut b, None);
+    assert_refused(&out, "/proc");
+    assert_host_unchanged(&host.0, &before);
+    assert!(
+        !b.rootfs()
+            .join(host.0.strip_prefix("/").expect("absolute"))
+            .join("self")
+            .exists(),
+        "procfs must not be mounted where the link leads"
+    );
+}
+
+/// CVE-2019-16884's /sys twin: sysfs must not go through a symlink either.
+#[test]
+fn cve_2019_16884_sys_symlink_in_image_is_refused() {
+    let host = HostDir::new("sys");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    replace_with_symlink(&b.rootfs().join("sys"), &host.0.to_string_lossy());
+    let out = run(&mut b, None);
+    assert_refused(&out, "/sys");
+    assert_host_unchanged(&host.0, &before);
+}
+
+/// CVE-2019-19921: a mount destination that is (or goes through) a symlink
+/// to /proc let a volume be mounted over procfs files (AppArmor and other
+/// /proc-based protections bypassed). CVE-2023-27561 is the same flaw,
+/// reintroduced in runc 1.0.0-rc95. The checks apply where the destination
+/// really is, not to the string in config.json.
+#[test]
+fn cve_2019_19921_mount_destination_symlink_into_proc_is_refused() {
+    for (link_at, dest) in [
+        ("evil", "/evil"),                 // /evil -> /proc: a volume over /proc
+        ("evil", "/evil/sys/kernel"),      // into /proc/sys through the link
+        ("mnt", "/mnt/self/attr/current"), // an intermediate component
+    ] {
+        let mut b = Bundle::new();
+        let vol = b.path().join("volume");
+        fs::create_dir_all(&vol).expect("mkdir");
+        let _ = fs::remove_dir_all(b.rootfs().join(link_at));
+        symlink("/proc", b.rootfs().join(link_at)).expect("symlink");
+        add_mount(
+            &mut b,
+            json!({"destination": dest, "type": "bind", "source": vol, "options": ["rbind"]}),
+        );
+        let before = snapshot_tree(&vol);
+        let out = run(&mut b, None);
+        assert_refused(&out, "/proc");
+        assert_host_unchanged(&vol, &before);
+    }
+}
+
+/// CVE-2023-27561 (the 19921 regression) for a direct destination: only
+/// procfs may be mounted at /proc, nothing else inside /proc but the files
+/// lxcfs emulates (runc's allowlist).
+#[test]
+fn cve_2023_27561_only_proc_at_proc_and_lxcfs_allowlist_inside() {
+    let mut b = Bundle::new();
+    let fake = b.path().join("fake-cpuinfo");
+    fs::write(&fake, "fake cpuinfo\n").expect("write");
+    add_mount(
+        &mut b,
+        json!({"destination": "/proc/cpuinfo", "type": "bind", "source": fake, "options": ["bind"]}),
+    );
+    let out = run(&mut b, Some("/probe read /proc/cpuinfo"));
+    out.assert_code(0);
+    assert_eq!(probe_report(&out.stdout)["content"], "fake cpuinfo\n");
+
+    for (i, m) in [
+        json!({"destination": "/proc", "type": "tmpfs", "source": "tmpfs"}),
+        json!({"destination": "/proc/sys/kernel", "type": "bind", "source": b.path(), "options": ["bind"]}),
+        json!({"destination": "/proc/self", "type": "tmpfs", "source": "tmpfs"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut b = Bundle::new();
+        if i == 0 {
+            b.config_mut()["mounts"]
+                .as_array_mut()
+                .expect("mounts")
+                .retain(|m| m["destination"] != "/proc");
+        }
+        add_mount(&mut b, m.clone());
+        let out = run(&mut b, None);
+        assert_refused(&out, "/proc");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mount destinations that are symlinks out of the rootfs
+// ---------------------------------------------------------------------------
+
+/// The general rule behind CVE-2019-19921 and runc's move to securejoin /
+/// libpathrs: a mount destination the image made a symlink to a host path
+/// (absolute, or `../../..`) is resolved inside the rootfs: the mount lands
+/// there, and the host file and directory are untouched.
+#[test]
+fn mount_destination_symlinks_out_of_the_rootfs_land_inside() {
+    let host = HostDir::new("dest");
+    fs::write(host.0.join("hostfile"), "host content\n").expect("write");
+    fs::create_dir_all(host.0.join("hostdir")).expect("mkdir");
+    let before = snapshot_tree(&host.0);
+    let mut b = Bundle::new();
+    let payload = b.path().join("payload");
+    fs::write(&payload, "payload\n").expect("write");
+    let payload_dir = b.path().join("payload-dir");
+    fs::create_dir_all(&payload_dir).expect("mkdir");
+    fs::write(payload_dir.join("p"), "p\n").expect("write");
+    let etc = b.rootfs().join("etc");
+    symlink(host.0.join("hostfile"), etc.join("x")).expect("symlink");
+    symlink(
+        format!("../../../../../../../../..{}/hostdir", host.0.display()),
+        etc.join("y"),
+    )
+    .expect("symlink");
+    add_mount(
+        &mut b,
+        json!({"destination": "/etc/x", "type": "bind", "source": payload, "options": ["bind", "ro"]}),
+    );
+    add_mount(
+        &mut b,
+        json!({"destination": "/etc/y", "type": "bind", "source": payload_dir, "options": ["bind"]}),
+    );
+    add_mount(
+        &mut b,
+        json!({"destination": "/etc/y/t", "type": "tmpfs", "source": "tmpfs"}),
+    );
+    let out = run(
+        &mut b,
+        Some("/probe read /etc/x; /probe read /etc/y/p; /probe write /etc/y/t/new x"),
+    );
+    assert_host_unchanged(&host.0, &before);
+    if runtime_is_runc() && !out.success() {
+        return;
+    }
+    out.assert_code(0);
+    let l = probe_lines(&out.stdout);
+    assert_eq!(l[0]["content"], "payload\n", "{}", l[0]);
+    assert_eq!(l[1]["content"], "p\n", "{}", l[1]);
+    assert_eq!(l[2]["ok"], true, "{}", l[2]);
+    let inside = b.rootfs().join(host.0.strip_prefix("/").expect("absolute"));
+    assert!(
+        inside.join("hostfile").is_file(),
+        "the file mount point should have been made inside the rootfs"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Masked paths and a fake /dev/null
+// ---------------------------------------------------------------------------
+
+/// CVE-2025-31133: runc masked files by bind-mounting the container's
+/// /dev/null over them without checking it; an image whose /dev/null was a
+/// symlink (to /proc/sys/kernel/core_pattern, say) got that file bound
+/// writable instead, and a race could swap it in after the check. husk opens
+/// /dev/null once with O_NOFOLLOW, checks that this descriptor is the
+/// character device 1:3, and mounts from that same descriptor.
+#[test]
+fn cve_2025_31133_fake_dev_null_never_masks() {
+    let core_pattern = fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    for fake in ["symlink", "file", "zero-device"] {
+        let mut b = Bundle::new();
+        without_dev_mounts(&mut b);
+        // The image brings its own /dev, bind-mounted as is.
+        let dev = b.path().join("image-dev");
+        fs::create_dir_all(&dev).expect("mkdir");
+        match fake {
+            "symlink" => {
+                symlink("/proc/sys/kernel/core_pattern", dev.join("null")).expect("symlink")
+            }
+            "file" => fs::write(dev.join("null"), "not a device\n").expect("write"),
+            _ => {
+                let p = std::ffi::CString::new(dev.join("null").to_string_lossy().as_bytes())
+                    .expect("path");
+                // SAFETY: plain mknod(2) of a char device node with a valid path.
+                let r =
+                    unsafe { libc::mknod(p.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 5)) };
+                assert_eq!(r, 0, "mknod: {}", std::io::Error::last_os_error());
+            }
+        }
+        add_mount(
+            &mut b,
+            json!({"destination": "/dev", "type": "bind", "source": dev, "options": ["rbind"]}),
+        );
+        b.config_mut()["linux"]["maskedPaths"] = json!(["/proc/timer_list", "/proc/keys"]);
+        let before = snapshot_tree(&dev);
+        let out = run(&mut b, Some("/probe read /proc/timer_list"));
+        if runtime_is_runc() {
+            eprintln!("NOTE: runc 1.1.5 predates the CVE-2025-31133 fix; only the host is checked");
+        } else {
+            assert_refused(&out, "/dev/null");
+        }
+        assert_host_unchanged(&dev, &before);
+        assert_eq!(
+            fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default(),
+            core_pattern,
+            "core_pattern changed ({fake})"
+        );
+    }
+}
