@@ -42,13 +42,27 @@ pub fn parse(data: &[u8]) -> Result<Spec> {
     })
 }
 
+/// Parse the JSON text of a process (`exec --process`): unknown capability
+/// names are dropped with a warning as in a config, errors name the
+/// `process.` path of the bad value.
+pub fn parse_process(data: &[u8]) -> Result<oci_spec::runtime::Process> {
+    let mut value: Value =
+        serde_json::from_slice(data).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
+    drop_unknown_capabilities_at(&mut value, "/capabilities");
+    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(value).map_err(|e| {
+        let p = e.path().to_string();
+        Error::config(format!("process.{p}"), e.into_inner().to_string())
+    })
+}
+
 /// runc warns about and ignores capability names it does not know, so a
 /// config written for a newer kernel still runs: do the same before the strict parse.
 fn drop_unknown_capabilities(v: &mut Value) {
-    let Some(caps) = v
-        .pointer_mut("/process/capabilities")
-        .and_then(Value::as_object_mut)
-    else {
+    drop_unknown_capabilities_at(v, "/process/capabilities");
+}
+
+fn drop_unknown_capabilities_at(v: &mut Value, pointer: &str) {
+    let Some(caps) = v.pointer_mut(pointer).and_then(Value::as_object_mut) else {
         return;
     };
     for (set, list) in caps.iter_mut() {
@@ -615,6 +629,27 @@ mod tests {
             "{}",
             err(&w)
         );
+    }
+
+    #[test]
+    fn process_json_drops_unknown_capabilities_and_names_paths() {
+        let p = parse_process(
+            br#"{"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                 "capabilities": {"bounding": ["CAP_KILL", "CAP_NOPE"]}}"#,
+        )
+        .unwrap();
+        let b = p
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .bounding()
+            .clone()
+            .unwrap();
+        assert_eq!(b.len(), 1);
+        let e = parse_process(br#"{"args": ["sh"], "cwd": "/", "user": {"uid": "x"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("process.user.uid: "), "{e}");
     }
 
     #[test]
