@@ -347,10 +347,11 @@ fn join_pid_namespace_of_another_container() {
 }
 
 #[test]
-fn join_ipc_uts_and_time_namespaces_of_another_container() {
+fn join_ipc_uts_time_and_cgroup_namespaces_of_another_container() {
     let rt = Runtime::new();
     let mut a = Bundle::minimal();
     add_namespace(&mut a, json!({"type": "time"}));
+    add_namespace(&mut a, json!({"type": "cgroup"}));
     a.config_mut()["linux"]["timeOffsets"] = json!({"boottime": {"secs": 86400, "nanosecs": 0}});
     let first = start_sleeper(&rt, "ns-join-a", &mut a);
     let p = first.pid();
@@ -367,10 +368,12 @@ fn join_ipc_uts_and_time_namespaces_of_another_container() {
             json!({"type": typ, "path": format!("/proc/{p}/ns/{file}")}),
         );
     }
-    add_namespace(
-        &mut b,
-        json!({"type": "time", "path": format!("/proc/{p}/ns/time")}),
-    );
+    for typ in ["time", "cgroup"] {
+        add_namespace(
+            &mut b,
+            json!({"type": typ, "path": format!("/proc/{p}/ns/{typ}")}),
+        );
+    }
     b.set_args(&[
         "/bin/sh",
         "-c",
@@ -379,7 +382,12 @@ fn join_ipc_uts_and_time_namespaces_of_another_container() {
     let out = run_ok("ns-join-b", &b);
     let docs = lines(&out);
     let r = &docs[0];
-    for (ns, file) in [("ipc", "ipc"), ("uts", "uts"), ("time", "time")] {
+    for (ns, file) in [
+        ("ipc", "ipc"),
+        ("uts", "uts"),
+        ("time", "time"),
+        ("cgroup", "cgroup"),
+    ] {
         assert_eq!(
             r["namespaces"][ns].as_u64(),
             Some(ino(format!("/proc/{p}/ns/{file}"))),
