@@ -236,14 +236,14 @@ fn bootstrap(
 ) -> Result<i32> {
     let pid = init.child.id() as i32;
     cgroups::add_process(cg, pid)?;
-    if let Some(devdir) = cgroups::v1_dir(cg, "devices") {
+    {
         let linux = bundle.spec.linux().as_ref();
         let spec_rules = linux
             .and_then(|l| l.resources().as_ref())
             .and_then(|r| r.devices().clone())
             .unwrap_or_default();
         let devs = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-        cgroups::devices::apply_v1(devdir, &cgroups::devices::rules(&spec_rules, &devs))
+        cgroups::apply_devices(cg, &cgroups::devices::rules(&spec_rules, &devs))
             .map_err(|e| e.context("linux.resources.devices"))?;
     }
     let cfg = protocol::InitConfig {

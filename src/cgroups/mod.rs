@@ -2,9 +2,11 @@
 //! creates it, places processes in it and removes it. Step 1 applies only
 //! the device rules (v1); every other resource comes with steps 5 and 6.
 
+pub mod bpf;
 pub mod devices;
 pub mod stats;
 pub mod v1;
+pub mod v2;
 
 use std::fs;
 use std::io::ErrorKind;
@@ -167,6 +169,19 @@ pub fn create(path: &str) -> Result<CgroupState> {
                 format!("cgroup {} already has processes", dir.display()),
             ));
         }
+        if h.v2
+            && let Err(e) = enable_controllers(
+                &h,
+                &dir,
+                &[
+                    "cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc",
+                ],
+            )
+        {
+            st.dirs.push(dir);
+            let _ = remove(&st);
+            return Err(e);
+        }
         if h.controllers.iter().any(|c| c == "cpuset")
             && let Err(e) = init_cpuset(&h.mount_point, &dir)
         {
@@ -204,14 +219,8 @@ fn init_cpuset(mount_point: &Path, dir: &Path) -> Result<()> {
 /// With `update`, `memory.checkBeforeUpdate` is honoured.
 pub fn apply(st: &CgroupState, r: &oci_spec::runtime::LinuxResources, update: bool) -> Result<()> {
     let hier = hierarchies()?;
-    if !hier.iter().any(|h| !h.v2) {
-        if resources_empty(r) {
-            return Ok(());
-        }
-        return Err(Error::config(
-            "linux.resources",
-            "cgroup v2 resources are not supported by this husk yet (step 6)",
-        ));
+    if is_pure_v2(&hier) {
+        return apply_v2(&hier, st, r);
     }
     let mut plan = v1::plan(r)?;
     for w in &plan.warnings {
@@ -265,15 +274,83 @@ pub fn apply(st: &CgroupState, r: &oci_spec::runtime::LinuxResources, update: bo
     Ok(())
 }
 
-fn resources_empty(r: &oci_spec::runtime::LinuxResources) -> bool {
-    r.memory().is_none()
-        && r.cpu().is_none()
-        && r.pids().is_none()
-        && r.block_io().is_none()
-        && r.hugepage_limits().as_ref().is_none_or(|v| v.is_empty())
-        && r.network().is_none()
-        && r.rdma().as_ref().is_none_or(|v| v.is_empty())
-        && r.unified().as_ref().is_none_or(|v| v.is_empty())
+/// A host whose every hierarchy is cgroup2 (no v1 controller mounted).
+pub fn is_pure_v2(hier: &[Hierarchy]) -> bool {
+    !hier.is_empty() && hier.iter().all(|h| h.v2)
+}
+
+/// Enable `controllers` (those the root offers) in `cgroup.subtree_control` of
+/// every ancestor of `dir`, from the hierarchy root down.
+fn enable_controllers(h: &Hierarchy, dir: &Path, controllers: &[&str]) -> Result<()> {
+    let avail = fs::read_to_string(h.mount_point.join("cgroup.controllers")).unwrap_or_default();
+    let wanted: Vec<&str> = controllers
+        .iter()
+        .copied()
+        .filter(|c| avail.split_whitespace().any(|a| a == *c))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let rel = dir
+        .strip_prefix(&h.mount_point)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let mut cur = h.mount_point.clone();
+    for c in rel.components() {
+        let ctl = cur.join("cgroup.subtree_control");
+        let have = fs::read_to_string(&ctl).unwrap_or_default();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|w| !have.split_whitespace().any(|x| x == **w))
+            .map(|w| format!("+{w}"))
+            .collect();
+        if !missing.is_empty() {
+            fs::write(&ctl, missing.join(" "))
+                .map_err(|e| io_err("write", &ctl, e).context("enable cgroup controllers"))?;
+        }
+        cur.push(c);
+    }
+    Ok(())
+}
+
+fn apply_v2(
+    hier: &[Hierarchy],
+    st: &CgroupState,
+    r: &oci_spec::runtime::LinuxResources,
+) -> Result<()> {
+    let plan = v2::plan(r)?;
+    for w in &plan.warnings {
+        log::warn!("{w}");
+    }
+    let h = &hier[0];
+    let dir = dir_in(h, &st.path);
+    enable_controllers(h, &dir, &v2::controllers(&plan))?;
+    for w in &plan.writes {
+        let f = dir.join(&w.file);
+        fs::write(&f, &w.value).map_err(|e| {
+            io_err("write", &f, e)
+                .context(format!("linux.resources: set {} to {}", w.file, w.value))
+        })?;
+    }
+    Ok(())
+}
+
+/// Apply device rules: v1's devices.allow/deny, or an eBPF program on v2.
+pub fn apply_devices(st: &CgroupState, rules: &[devices::Rule]) -> Result<()> {
+    let hier = hierarchies()?;
+    if is_pure_v2(&hier) {
+        return bpf::apply(&dir_in(&hier[0], &st.path), rules);
+    }
+    match hier
+        .iter()
+        .find(|h| !h.v2 && h.controllers.iter().any(|c| c == "devices"))
+    {
+        Some(h) => devices::apply_v1(&dir_in(h, &st.path), rules),
+        None => {
+            log::warn!("no devices cgroup controller: device rules not applied");
+            Ok(())
+        }
+    }
 }
 
 /// On a hybrid host hugetlb may live only in the cgroup2 tree: enable it down

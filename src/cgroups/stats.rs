@@ -39,6 +39,9 @@ fn dir(hier: &[Hierarchy], path: &str, controller: &str) -> Option<PathBuf> {
 /// The `data` object of a stats event for the cgroup at `path`.
 pub fn stats(path: &str) -> Value {
     let hier = hierarchies().unwrap_or_default();
+    if super::is_pure_v2(&hier) {
+        return stats_v2(&dir_in(&hier[0], path));
+    }
     let mut data = json!({});
     if let Some(d) = dir(&hier, path, "cpuacct") {
         let percpu: Vec<u64> = read(&d.join("cpuacct.usage_percpu"))
@@ -145,9 +148,64 @@ pub fn stats(path: &str) -> Value {
     data
 }
 
+/// Statistics from a cgroup v2 directory, in the same shape.
+fn stats_v2(d: &Path) -> Value {
+    let cpu = flat_keyed(&read(&d.join("cpu.stat")).unwrap_or_default());
+    let mem = flat_keyed(&read(&d.join("memory.stat")).unwrap_or_default());
+    let max = |f: &str| {
+        read(&d.join(f))
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let mut huge = serde_json::Map::new();
+    for size in ["2MB", "1GB"] {
+        if let Some(m) = read(&d.join(format!("hugetlb.{size}.max"))) {
+            let events =
+                flat_keyed(&read(&d.join(format!("hugetlb.{size}.events"))).unwrap_or_default());
+            huge.insert(
+                size.into(),
+                json!({
+                    "usage": num(&d.join(format!("hugetlb.{size}.current"))),
+                    "max": m.trim().parse::<u64>().unwrap_or(0),
+                    "failcnt": events.get("max").copied().unwrap_or(0),
+                }),
+            );
+        }
+    }
+    let events = flat_keyed(&read(&d.join("memory.events")).unwrap_or_default());
+    json!({
+        "cpu": {
+            "usage": {
+                "total": cpu.get("usage_usec").copied().unwrap_or(0) * 1000,
+                "kernel": cpu.get("system_usec").copied().unwrap_or(0) * 1000,
+                "user": cpu.get("user_usec").copied().unwrap_or(0) * 1000,
+            },
+            "throttling": {
+                "periods": cpu.get("nr_periods").copied().unwrap_or(0),
+                "throttled_periods": cpu.get("nr_throttled").copied().unwrap_or(0),
+                "throttled_time": cpu.get("throttled_usec").copied().unwrap_or(0) * 1000,
+            },
+        },
+        "memory": {
+            "cache": mem.get("file").copied().unwrap_or(0),
+            "usage": {"limit": max("memory.max"), "usage": num(&d.join("memory.current")), "max": num(&d.join("memory.peak")), "failcnt": events.get("max").copied().unwrap_or(0)},
+            "swap_usage": {"limit": max("memory.swap.max"), "usage": num(&d.join("memory.swap.current"))},
+            "raw": mem,
+        },
+        "pids": {"current": num(&d.join("pids.current")), "limit": max("pids.max")},
+        "hugetlb": huge,
+    })
+}
+
 /// The number of OOM kills recorded for the container's memory cgroup.
 pub fn oom_kills(path: &str) -> u64 {
     let hier = hierarchies().unwrap_or_default();
+    if super::is_pure_v2(&hier) {
+        let f = dir_in(&hier[0], path).join("memory.events");
+        return read(&f)
+            .map(|t| flat_keyed(&t).get("oom_kill").copied().unwrap_or(0))
+            .unwrap_or(0);
+    }
     dir(&hier, path, "memory")
         .and_then(|d| read(&d.join("memory.oom_control")))
         .map(|t| flat_keyed(&t).get("oom_kill").copied().unwrap_or(0))
