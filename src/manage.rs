@@ -52,18 +52,24 @@ pub fn update(root: &Root, id: &str, patch: &Value) -> Result<()> {
     if st.status(root) == Status::Stopped {
         return Err(Error::NotRunning);
     }
-    if patch.get("devices").is_some() {
-        log::warn!("update: device rules cannot be changed by update and are ignored");
+    // New device rules replace the old ones (a new eBPF program on v2).
+    if let Some(d) = patch.get("devices").filter(|d| !d.is_null()) {
+        let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> = serde_path_to_error::deserialize(d.clone())
+            .map_err(|e| Error::config(format!("resources.devices{}", e.path()), e.into_inner().to_string()))?;
+        let devs = st
+            .config
+            .as_ref()
+            .and_then(|c| c.linux().as_ref())
+            .and_then(|l| l.devices().clone())
+            .unwrap_or_default();
+        cgroups::apply_devices(&st.cgroup, &cgroups::devices::rules(&rules, &devs))?;
     }
     let mut current =
         serde_json::to_value(st.resources.clone().unwrap_or_default()).unwrap_or(json!({}));
     if current.is_null() {
         current = json!({});
     }
-    let mut p = patch.clone();
-    if let Some(o) = p.as_object_mut() {
-        o.remove("devices");
-    }
+    let p = patch.clone();
     let mut changes = p.clone();
     merge(&mut current, &p);
     let merged: oci_spec::runtime::LinuxResources = serde_path_to_error::deserialize(current)
