@@ -17,101 +17,9 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Run `sh -c SCRIPT` in a container of `b` and return every JSON line it
-/// printed (each `/probe` call prints one).
 #[track_caller]
 fn run_script(b: &mut Bundle, script: &str) -> Vec<Value> {
-    run_script_with(b, script, &[])
-}
-
-#[track_caller]
-fn run_script_with(b: &mut Bundle, script: &str, extra: &[&str]) -> Vec<Value> {
-    b.set_args(&["/bin/sh", "-c", script]);
-    let rt = Runtime::new();
-    let id = unique_id("rootfs");
-    // Host mounts the test itself made under the bundle are not leftovers.
-    let before = leftovers(&rt, &id, b);
-    let out = rt.run_with(&id, b, extra);
-    out.assert_code(0);
-    let left: Vec<String> = leftovers(&rt, &id, b)
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(left.is_empty(), "container {id} left behind: {left:#?}");
-    probe_lines(&out.stdout)
-}
-
-/// Append one entry to `mounts`.
-fn add_mount(b: &mut Bundle, m: Value) {
-    b.config_mut()["mounts"]
-        .as_array_mut()
-        .expect("mounts is an array")
-        .push(m);
-}
-
-/// The topmost mount at `mp` in a probe report.
-#[track_caller]
-fn mount_at<'a>(report: &'a Value, mp: &str) -> &'a Value {
-    report["mounts"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no mounts in report: {report}"))
-        .iter()
-        .rev()
-        .find(|m| m["mount_point"] == mp)
-        .unwrap_or_else(|| panic!("nothing mounted at {mp}: {:#}", report["mounts"]))
-}
-
-fn is_mounted(report: &Value, mp: &str) -> bool {
-    report["mounts"]
-        .as_array()
-        .is_some_and(|v| v.iter().any(|m| m["mount_point"] == mp))
-}
-
-fn opts(m: &Value, key: &str) -> Vec<String> {
-    m[key]
-        .as_str()
-        .unwrap_or("")
-        .split(',')
-        .map(str::to_string)
-        .collect()
-}
-
-#[track_caller]
-fn assert_opt(m: &Value, opt: &str) {
-    assert!(
-        opts(m, "options").iter().any(|o| o == opt),
-        "{} should have {opt}: {m}",
-        m["mount_point"]
-    );
-}
-
-#[track_caller]
-fn assert_no_opt(m: &Value, opt: &str) {
-    assert!(
-        !opts(m, "options").iter().any(|o| o == opt),
-        "{} should not have {opt}: {m}",
-        m["mount_point"]
-    );
-}
-
-#[track_caller]
-fn assert_super_opt(m: &Value, opt: &str) {
-    assert!(
-        opts(m, "super_options").iter().any(|o| o == opt),
-        "{} should have fs option {opt}: {m}",
-        m["mount_point"]
-    );
-}
-
-#[track_caller]
-fn assert_write_fails(v: &Value, errno: &str) {
-    assert_eq!(v["ok"], false, "write should fail: {v}");
-    assert_eq!(v["error"], errno, "{v}");
-}
-
-#[track_caller]
-fn assert_ok(v: &Value) {
-    assert_eq!(v["ok"], true, "should succeed: {v}");
+    run_probe_script(b, script, &[])
 }
 
 fn mkdir(p: &Path) {
@@ -222,16 +130,13 @@ fn bind_dir_and_file_rw_and_ro() {
     write(&d.join("hello"), "from the host\n");
     let f = b.path().join("src-file");
     write(&f, "a file\n");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/rw", "type": "bind", "source": "src-dir", "options": ["bind"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/ro", "type": "bind", "source": d, "options": ["rbind", "ro"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/etc/bound-file", "type": "none", "source": f, "options": ["bind", "ro"]}),
     );
     let l = run_script(
@@ -272,12 +177,10 @@ fn dir_with_submount(b: &Bundle, name: &str) -> std::path::PathBuf {
 fn bind_omits_submounts_and_rbind_keeps_them() {
     let mut b = Bundle::new();
     let d = dir_with_submount(&b, "tree");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/bind", "type": "bind", "source": d, "options": ["bind"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/rbind", "type": "bind", "source": d, "options": ["rbind"]}),
     );
     let l = run_script(
@@ -295,12 +198,10 @@ fn bind_omits_submounts_and_rbind_keeps_them() {
 fn recursive_attributes_reach_submounts() {
     let mut b = Bundle::new();
     let d = dir_with_submount(&b, "tree");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/rro", "type": "bind", "source": d, "options": ["rbind", "rro", "rnosuid", "rnodev", "rnoexec"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/ro", "type": "bind", "source": d, "options": ["rbind", "ro"]}),
     );
     let l = run_script(
@@ -328,12 +229,10 @@ fn recursive_attributes_reach_submounts() {
 #[test]
 fn tmpfs_data_and_flag_options() {
     let mut b = Bundle::new();
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "noexec", "size=1m", "mode=0710", "uid=1000", "gid=1001"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/x", "type": "tmpfs", "source": "tmpfs", "options": ["noexec"]}),
     );
     let l = run_script(
@@ -369,15 +268,13 @@ fn atime_flags() {
         ("strictatime", "strictatime"),
         ("nodiratime", "nodiratime"),
     ] {
-        add_mount(
-            &mut b,
+        b.add_mount(
             json!({"destination": format!("/mnt/{dir}"), "type": "tmpfs", "source": "tmpfs", "options": [o]}),
         );
     }
     let d = b.path().join("src");
     mkdir(&d);
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/bind-noatime", "type": "bind", "source": d, "options": ["bind", "noatime"]}),
     );
     let l = run_script(&mut b, "/probe report");
@@ -394,14 +291,10 @@ fn atime_flags() {
 #[test]
 fn nosymfollow_refuses_symlinks() {
     let mut b = Bundle::new();
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/nsf", "type": "tmpfs", "source": "tmpfs", "options": ["nosymfollow"]}),
     );
-    add_mount(
-        &mut b,
-        json!({"destination": "/mnt/sf", "type": "tmpfs", "source": "tmpfs"}),
-    );
+    b.add_mount(json!({"destination": "/mnt/sf", "type": "tmpfs", "source": "tmpfs"}));
     let l = run_script(
         &mut b,
         "/probe report; ln -s /etc/hostname /mnt/nsf/l; ln -s /etc/hostname /mnt/sf/l; \
@@ -421,8 +314,7 @@ fn overlay_mount() {
     }
     write(&ov.join("lower/l"), "lower\n");
     let opt = |d: &str| format!("{d}dir={}", ov.join(d).display());
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/mnt/ov", "type": "overlay", "source": "overlay", "options": [opt("lower"), opt("upper"), opt("work")]}),
     );
     let l = run_script(
@@ -508,8 +400,7 @@ fn tmpcopyup_copies_contents_modes_and_owners() {
     std::os::unix::fs::lchown(data.join("sub"), Some(1000), Some(1001)).expect("chown");
     std::os::unix::fs::lchown(data.join("f"), Some(1000), Some(1000)).expect("chown");
     symlink("f", data.join("link")).expect("symlink");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid", "mode=755"]}),
     );
     let l = run_script(
@@ -557,15 +448,11 @@ fn bind_propagation_from_the_host_after_start() {
     mkdir(&src.join("sub"));
     let ctl = b.path().join("ctl");
     mkdir(&ctl);
-    add_mount(
-        &mut b,
-        json!({"destination": "/ctl", "type": "bind", "source": ctl, "options": ["bind"]}),
-    );
+    b.add_mount(json!({"destination": "/ctl", "type": "bind", "source": ctl, "options": ["bind"]}));
     for p in [
         "rshared", "rslave", "private", "shared", "slave", "rprivate",
     ] {
-        add_mount(
-            &mut b,
+        b.add_mount(
             json!({"destination": format!("/p-{p}"), "type": "bind", "source": src, "options": ["rbind", p]}),
         );
     }
@@ -799,14 +686,8 @@ fn masked_paths_hide_files_and_dirs() {
 #[test]
 fn readonly_paths_refuse_writes_even_in_submounts() {
     let mut b = Bundle::new();
-    add_mount(
-        &mut b,
-        json!({"destination": "/mnt/tree", "type": "tmpfs", "source": "tmpfs"}),
-    );
-    add_mount(
-        &mut b,
-        json!({"destination": "/mnt/tree/sub", "type": "tmpfs", "source": "tmpfs"}),
-    );
+    b.add_mount(json!({"destination": "/mnt/tree", "type": "tmpfs", "source": "tmpfs"}));
+    b.add_mount(json!({"destination": "/mnt/tree/sub", "type": "tmpfs", "source": "tmpfs"}));
     b.config_mut()["linux"]["readonlyPaths"]
         .as_array_mut()
         .expect("readonlyPaths")
@@ -843,7 +724,7 @@ fn readonly_paths_refuse_writes_even_in_submounts() {
 fn no_pivot_runs_in_the_rootfs() {
     let mut b = Bundle::new();
     let bundle_path = b.path().display().to_string();
-    let l = run_script_with(
+    let l = run_probe_script(
         &mut b,
         &format!("/probe report; /probe stat /probe {bundle_path}; /probe write /ro x"),
         &["--no-pivot"],
@@ -856,4 +737,65 @@ fn no_pivot_runs_in_the_rootfs() {
         l[1][1]
     );
     assert_write_fails(&l[2], "EROFS");
+}
+
+// ---------------------------------------------------------------------------
+// User namespace
+// ---------------------------------------------------------------------------
+
+#[test]
+fn user_namespace_gets_the_hosts_device_nodes_bound() {
+    let mut b = Bundle::new();
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let linux = &mut b.config_mut()["linux"];
+    linux["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .push(json!({"type": "user"}));
+    linux["uidMappings"] = map.clone();
+    linux["gidMappings"] = map;
+    let l = run_script(
+        &mut b,
+        "/probe stat /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; \
+         /probe write /dev/null x; /probe report",
+    );
+    for st in l[0].as_array().expect("stat array") {
+        assert_eq!(st["type"], "char", "{st}");
+    }
+    assert_eq!(
+        (
+            l[0][0]["rdev_major"].as_u64(),
+            l[0][0]["rdev_minor"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+    assert_ok(&l[1]);
+    assert!(is_mounted(&l[2], "/dev/null"), "bound from the host");
+}
+
+#[test]
+fn bind_options_clear_flags_the_source_has() {
+    let mut b = Bundle::new();
+    let d = b.path().join("nosuid-src");
+    fs::create_dir_all(&d).expect("mkdir");
+    host_mount(
+        Some(Path::new("tmpfs")),
+        &d,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NOEXEC,
+        Some("size=1m"),
+    );
+    b.add_mount(
+        json!({"destination": "/mnt/kept", "type": "bind", "source": d, "options": ["bind", "ro"]}),
+    );
+    b.add_mount(json!({"destination": "/mnt/cleared", "type": "bind", "source": d, "options": ["bind", "ro", "suid", "exec"]}));
+    let l = run_script(&mut b, "/probe report");
+    let kept = mount_at(&l[0], "/mnt/kept");
+    for o in ["ro", "nosuid", "noexec"] {
+        assert_opt(kept, o);
+    }
+    let cleared = mount_at(&l[0], "/mnt/cleared");
+    assert_opt(cleared, "ro");
+    assert_no_opt(cleared, "nosuid");
+    assert_no_opt(cleared, "noexec");
 }

@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -103,13 +103,6 @@ fn without_dev_mounts(b: &mut Bundle) {
                 .as_str()
                 .is_some_and(|d| d == "/dev" || d.starts_with("/dev/"))
         });
-}
-
-fn add_mount(b: &mut Bundle, m: Value) {
-    b.config_mut()["mounts"]
-        .as_array_mut()
-        .expect("mounts")
-        .push(m);
 }
 
 fn replace_with_symlink(p: &Path, target: &str) {
@@ -259,8 +252,7 @@ fn cve_2019_19921_mount_destination_symlink_into_proc_is_refused() {
         fs::create_dir_all(&vol).expect("mkdir");
         let _ = fs::remove_dir_all(b.rootfs().join(link_at));
         symlink("/proc", b.rootfs().join(link_at)).expect("symlink");
-        add_mount(
-            &mut b,
+        b.add_mount(
             json!({"destination": dest, "type": "bind", "source": vol, "options": ["rbind"]}),
         );
         let before = snapshot_tree(&vol);
@@ -278,8 +270,7 @@ fn cve_2023_27561_only_proc_at_proc_and_lxcfs_allowlist_inside() {
     let mut b = Bundle::new();
     let fake = b.path().join("fake-cpuinfo");
     fs::write(&fake, "fake cpuinfo\n").expect("write");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/proc/cpuinfo", "type": "bind", "source": fake, "options": ["bind"]}),
     );
     let out = run(&mut b, Some("/probe read /proc/cpuinfo"));
@@ -301,7 +292,7 @@ fn cve_2023_27561_only_proc_at_proc_and_lxcfs_allowlist_inside() {
                 .expect("mounts")
                 .retain(|m| m["destination"] != "/proc");
         }
-        add_mount(&mut b, m.clone());
+        b.add_mount(m.clone());
         let out = run(&mut b, None);
         assert_refused(&out, "/proc");
     }
@@ -334,18 +325,13 @@ fn mount_destination_symlinks_out_of_the_rootfs_land_inside() {
         etc.join("y"),
     )
     .expect("symlink");
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/etc/x", "type": "bind", "source": payload, "options": ["bind", "ro"]}),
     );
-    add_mount(
-        &mut b,
+    b.add_mount(
         json!({"destination": "/etc/y", "type": "bind", "source": payload_dir, "options": ["bind"]}),
     );
-    add_mount(
-        &mut b,
-        json!({"destination": "/etc/y/t", "type": "tmpfs", "source": "tmpfs"}),
-    );
+    b.add_mount(json!({"destination": "/etc/y/t", "type": "tmpfs", "source": "tmpfs"}));
     let out = run(
         &mut b,
         Some("/probe read /etc/x; /probe read /etc/y/p; /probe write /etc/y/t/new x"),
@@ -399,8 +385,7 @@ fn cve_2025_31133_fake_dev_null_never_masks() {
                 assert_eq!(r, 0, "mknod: {}", std::io::Error::last_os_error());
             }
         }
-        add_mount(
-            &mut b,
+        b.add_mount(
             json!({"destination": "/dev", "type": "bind", "source": dev, "options": ["rbind"]}),
         );
         b.config_mut()["linux"]["maskedPaths"] = json!(["/proc/timer_list", "/proc/keys"]);

@@ -72,7 +72,7 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
     match nix::sys::stat::mknodat(&dir, name, kind, Mode::from_bits_truncate(perm), dev) {
         Ok(()) => {}
         // In a user namespace mknod is not allowed: bind the host's node instead, as runc.
-        Err(Errno::EPERM) => return bind_host_node(&dir, name, path),
+        Err(Errno::EPERM) => return bind_host_node(&dir, name, n),
         Err(e) => return Err(Error::sys("mknod", path, e)),
     }
     let fd = nix::fcntl::openat(
@@ -93,8 +93,10 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Bind-mount the host's device node at the same path onto an empty file.
-fn bind_host_node(dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, path: &Path) -> Result<()> {
+/// Bind-mount the host's device node at the same path onto an empty file,
+/// after checking that it is the node asked for (type and numbers).
+fn bind_host_node(dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, n: &Node<'_>) -> Result<()> {
+    let path = n.path;
     nix::fcntl::openat(
         dir,
         name,
@@ -115,6 +117,17 @@ fn bind_host_node(dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, path: &Pat
     .map_err(|e| Error::sys("open", path, e))?;
     let tree = crate::sys::open_tree(nix::fcntl::AT_FDCWD, path, crate::sys::OPEN_TREE_CLONE)
         .map_err(|e| Error::sys("open_tree", path, e).context("bind host device"))?;
+    let st = nix::sys::stat::fstat(&tree).map_err(|e| Error::sys("stat", path, e))?;
+    let want = libc::makedev(n.major as u32, n.minor as u32);
+    let same_numbers = n.kind == SFlag::S_IFIFO || st.st_rdev == want;
+    if st.st_mode & libc::S_IFMT != n.kind.bits() || !same_numbers {
+        return Err(Error::Msg(format!(
+            "{}: the host's node is not the device asked for ({}:{}), so it cannot be bound in a user namespace",
+            path.display(),
+            n.major,
+            n.minor
+        )));
+    }
     crate::sys::move_mount(tree.as_fd(), target.as_fd())
         .map_err(|e| Error::sys("move_mount", path, e))
 }

@@ -1,7 +1,25 @@
 //! The container's filesystem view, in runc's order: propagation, the rootfs
 //! bind, every entry of `mounts`, /dev, pivot_root; then (after pivot) the
-//! read-only root, read-only and masked paths. Every target is resolved with
-//! `init::fs` inside the rootfs and mounted through its descriptor.
+//! read-only root, read-only and masked paths.
+//!
+//! Safety rules, each with the advisory that taught it:
+//! * every target is resolved with `init::fs` inside the rootfs (symlinks
+//!   and `..` never leave it) and mounted through its descriptor;
+//! * procfs and sysfs go only on a real directory reached without a symlink
+//!   (CVE-2019-16884, CVE-2023-28642), and the place a destination really
+//!   resolves to is checked again: nothing but procfs at /proc and nothing
+//!   inside /proc except runc's lxcfs allowlist (CVE-2019-19921,
+//!   CVE-2023-27561);
+//! * /dev nodes and links are made fd-relative in the resolved /dev, so a
+//!   /dev symlink in the image cannot reach the host (runc CVE-2026-41579,
+//!   crun CVE-2026-47766);
+//! * masked files get the real null device: /dev/null is opened once with
+//!   O_NOFOLLOW, checked to be 1:3, and that descriptor is what is bound
+//!   (CVE-2025-31133).
+//!
+//! Mount options are parsed in `init::mountopts`. Note for flag arithmetic:
+//! use `difference`/`remove`, never `& !`: bitflags' `!` drops the bits nix
+//! does not name (MS_NOSYMFOLLOW).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -302,7 +320,7 @@ fn mount_entry(
         let target = reopen(root, &t.path)?;
         let extra = remount_flags(o);
         if !extra.is_empty() {
-            remount(target.as_fd(), extra, dest)?;
+            remount(target.as_fd(), extra, o.cleared, dest)?;
         }
         target
     } else {
@@ -450,32 +468,56 @@ fn reopen(root: BorrowedFd<'_>, dest: &Path) -> Result<OwnedFd> {
     fs::open(root, dest, libc::O_PATH | libc::O_NOFOLLOW).map_err(|e| Error::sys("open", dest, e))
 }
 
-/// Remount a bind mount with extra flags, keeping the flags it has and must keep.
-fn remount(target: BorrowedFd<'_>, extra: MsFlags, dest: &Path) -> Result<()> {
+/// Remount a bind mount with extra flags, keeping the flags it already has
+/// except those the options cleared (`suid`, `atime`, ...). A user namespace
+/// cannot clear the flags of a mount it received (EPERM): then, as runc
+/// does, it is retried keeping them all.
+fn remount(target: BorrowedFd<'_>, extra: MsFlags, cleared: MsFlags, dest: &Path) -> Result<()> {
     let st = nix::sys::statvfs::fstatvfs(target).map_err(|e| Error::sys("statvfs", dest, e))?;
-    use nix::sys::statvfs::FsFlags;
+    let has = |bit: u64| st.flags().bits() & bit != 0;
     let mut keep = MsFlags::empty();
-    for (f, m) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    for (bit, m) in [
+        (libc::ST_NOSUID, MsFlags::MS_NOSUID),
+        (libc::ST_NODEV, MsFlags::MS_NODEV),
+        (libc::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (libc::ST_NOATIME, MsFlags::MS_NOATIME),
+        (libc::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (libc::ST_RELATIME, MsFlags::MS_RELATIME),
+        (
+            ST_NOSYMFOLLOW,
+            MsFlags::from_bits_retain(mountopts::MS_NOSYMFOLLOW),
+        ),
     ] {
-        if st.flags().contains(f) {
+        if has(bit) {
             keep |= m;
         }
     }
-    mount_fd(
-        None,
-        target,
-        None,
-        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | keep,
-        None,
-        dest,
-    )
+    let base = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra;
+    let path = sys::fd_path(target);
+    let remount = |flags: MsFlags| {
+        nix::mount::mount(
+            None::<&str>,
+            path.as_str(),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+    };
+    match remount(base | keep.difference(cleared)) {
+        Err(Errno::EPERM) => {
+            let mut all = keep;
+            if has(libc::ST_RDONLY) {
+                all |= MsFlags::MS_RDONLY;
+            }
+            remount(base | all)
+        }
+        r => r,
+    }
+    .map_err(|e| Error::sys("mount", dest, e).context("remount bind"))
 }
+
+/// statvfs's flag for a nosymfollow mount (not in every libc binding).
+const ST_NOSYMFOLLOW: u64 = 0x2000;
 
 /// A `cgroup` mount: cgroup2 (with a cgroup namespace) or the container's own
 /// cgroup directories bound under a tmpfs (v1, hybrid, or no cgroup namespace).
@@ -525,7 +567,12 @@ fn mount_cgroup(
             dest,
         )?;
         if ro {
-            remount(reopen(root, dest)?.as_fd(), MsFlags::MS_RDONLY, dest)?;
+            remount(
+                reopen(root, dest)?.as_fd(),
+                MsFlags::MS_RDONLY,
+                MsFlags::empty(),
+                dest,
+            )?;
         }
         return Ok(());
     }
@@ -556,6 +603,7 @@ fn mount_cgroup(
                 } else {
                     MsFlags::empty()
                 },
+            MsFlags::empty(),
             &sub,
         )?;
         // Co-mounted controllers ("cpu,cpuacct") get a link per controller, as on the host.
@@ -569,6 +617,7 @@ fn mount_cgroup(
         remount(
             reopen(root, dest)?.as_fd(),
             base_flags | MsFlags::MS_RDONLY,
+            MsFlags::empty(),
             dest,
         )?;
     }

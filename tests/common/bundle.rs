@@ -278,6 +278,14 @@ impl Bundle {
         &mut self.config
     }
 
+    /// Append one entry to the config's `mounts`.
+    pub fn add_mount(&mut self, mount: Value) {
+        match self.config_mut()["mounts"].as_array_mut() {
+            Some(v) => v.push(mount),
+            None => self.config["mounts"] = Value::Array(vec![mount]),
+        }
+    }
+
     /// Set `process.args`.
     pub fn set_args(&mut self, args: &[&str]) {
         self.config_mut()["process"]["args"] = json!(args);

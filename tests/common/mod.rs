@@ -29,6 +29,7 @@ mod bundle;
 mod cmd;
 mod host;
 mod observe;
+mod probe_view;
 mod runtime;
 
 // Not every test binary uses every module.
@@ -42,6 +43,8 @@ pub use cmd::*;
 pub use host::*;
 #[allow(unused_imports)]
 pub use observe::*;
+#[allow(unused_imports)]
+pub use probe_view::*;
 #[allow(unused_imports)]
 pub use runtime::*;
 

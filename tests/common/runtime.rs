@@ -276,3 +276,23 @@ impl Drop for Container<'_> {
         }
     }
 }
+
+/// Run `sh -c SCRIPT` in a fresh container of `bundle` (`run [EXTRA...]`),
+/// assert that it exited 0 and left nothing new behind (host mounts the test
+/// itself made under the bundle are not counted), and return every JSON line
+/// it printed: each `/probe` call prints one.
+#[track_caller]
+pub fn run_probe_script(bundle: &mut Bundle, script: &str, extra: &[&str]) -> Vec<Value> {
+    bundle.set_args(&["/bin/sh", "-c", script]);
+    let rt = Runtime::new();
+    let id = unique_id("script");
+    let before = leftovers(&rt, &id, bundle);
+    let out = rt.run_with(&id, bundle, extra);
+    out.assert_code(0);
+    let left: Vec<String> = leftovers(&rt, &id, bundle)
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(left.is_empty(), "container {id} left behind: {left:#?}");
+    probe_lines(&out.stdout)
+}
