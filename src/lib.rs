@@ -18,6 +18,7 @@ pub mod init;
 pub mod logging;
 pub mod manage;
 pub mod process;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod sys;
