@@ -7,11 +7,13 @@
 //! poststop in `delete`.
 
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use oci_spec::runtime::Hook;
 use serde_json::{Value, json};
@@ -73,23 +75,29 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
         // A hook that does not read its stdin is fine.
         let _ = stdin.write_all(state.as_bytes());
     }
-    if let Some(secs) = h.timeout() {
-        if secs <= 0 {
+    let out = match h.timeout() {
+        Some(secs) if secs <= 0 => {
             let _ = child.kill();
             let _ = child.wait();
             return Err(Error::config("hooks.timeout", "must be positive"));
         }
-        let pidfd =
-            crate::sys::pidfd_open(child.id() as i32).map_err(|e| Error::call("pidfd_open", e))?;
-        if !wait_readable(&pidfd, Duration::from_secs(secs as u64)) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(Error::Msg(format!("timeout after {secs} seconds")));
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| crate::error::io_err("wait", path, e))?;
+        Some(secs) => match wait_with_deadline(&mut child, Duration::from_secs(secs as u64)) {
+            Ok(Some(out)) => out,
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Msg(format!("timeout after {secs} seconds")));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        },
+        None => child
+            .wait_with_output()
+            .map_err(|e| crate::error::io_err("wait", path, e))?,
+    };
     if out.status.success() {
         return Ok(());
     }
@@ -110,16 +118,95 @@ fn describe(s: std::process::ExitStatus) -> String {
     }
 }
 
-fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
+/// How much of a hook's stdout and stderr is kept for an error message.
+const KEEP_OUTPUT: usize = 64 << 10;
+
+/// Wait for a hook until `timeout`, reading its stdout and stderr meanwhile:
+/// a hook that prints more than a pipe holds must not stall into its
+/// timeout. `None` when the time ran out. Single-threaded on purpose: the
+/// init runs createContainer and startContainer hooks and must stay so.
+fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<Output>> {
+    let deadline = Instant::now() + timeout;
+    let pidfd =
+        crate::sys::pidfd_open(child.id() as i32).map_err(|e| Error::call("pidfd_open", e))?;
+    let mut pipes = [
+        child.stdout.take().map(OwnedFd::from),
+        child.stderr.take().map(OwnedFd::from),
+    ];
+    let mut bufs = [Vec::new(), Vec::new()];
     loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
         let ms = u16::try_from(left.as_millis().min(60_000)).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        for p in pipes.iter().flatten() {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
         match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(n) if n > 0 => return true,
-            Ok(_) if left.is_zero() => return false,
-            _ => {}
+            Err(Errno::EINTR) | Ok(0) => continue,
+            Err(e) => return Err(Error::call("poll hook", e)),
+            Ok(_) => {}
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let mut i = 1;
+        for (p, buf) in pipes.iter_mut().zip(bufs.iter_mut()) {
+            if p.is_some() {
+                if ready[i] {
+                    read_some(p, buf);
+                }
+                i += 1;
+            }
+        }
+        if ready[0] {
+            break;
+        }
+    }
+    // The hook exited: take what its pipes hold now, without waiting for a
+    // descendant that may keep them open.
+    for (p, buf) in pipes.iter_mut().zip(bufs.iter_mut()) {
+        if let Some(fd) = p.as_ref() {
+            let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        }
+        while p.is_some() && read_some(p, buf) {}
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::Msg(format!("wait for hook: {e}")))?;
+    let [stdout, stderr] = bufs;
+    Ok(Some(Output {
+        status,
+        stdout,
+        stderr,
+    }))
+}
+
+/// One read from a hook's pipe into `buf` (kept up to [`KEEP_OUTPUT`]);
+/// the pipe is closed at its end or on an error. False when nothing was read.
+fn read_some(pipe: &mut Option<OwnedFd>, buf: &mut Vec<u8>) -> bool {
+    let Some(fd) = pipe.as_ref() else {
+        return false;
+    };
+    let mut chunk = [0u8; 8192];
+    match nix::unistd::read(fd, &mut chunk) {
+        Ok(0) => {
+            *pipe = None;
+            false
+        }
+        Ok(n) => {
+            let room = KEEP_OUTPUT.saturating_sub(buf.len()).min(n);
+            buf.extend_from_slice(&chunk[..room]);
+            true
+        }
+        Err(Errno::EINTR) => true,
+        Err(_) => {
+            *pipe = None;
+            false
         }
     }
 }
@@ -170,5 +257,33 @@ mod tests {
         let e = run_all("poststart", &[h], "{}").unwrap_err().to_string();
         assert!(e.contains("timeout after 1 seconds"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn output_is_read_while_the_timeout_runs() {
+        // More than a pipe holds, on both streams: must not stall into the timeout.
+        let h = hook(json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2"],
+            "timeout": 5,
+        }));
+        let t = std::time::Instant::now();
+        run_all("createRuntime", &[h], "{}").unwrap();
+        assert!(t.elapsed() < Duration::from_secs(4));
+        // A failing one still reports what it said (kept short).
+        let h = hook(json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x; echo bad >&2; exit 4"],
+            "timeout": 5,
+        }));
+        let e = run_all("createRuntime", &[h], "{}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("exit status 4") && e.contains("bad"),
+            "{}",
+            &e[e.len() - 100..]
+        );
+        assert!(e.len() < 70_000, "{} bytes", e.len());
     }
 }
