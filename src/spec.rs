@@ -160,6 +160,27 @@ pub fn validate(spec: &Spec) -> Result<()> {
             return Err(unsupported(set, "LSMs come with step 9"));
         }
     }
+    for (i, l) in process.rlimits().iter().flatten().enumerate() {
+        if l.soft() > l.hard() {
+            return Err(Error::config(
+                format!("process.rlimits[{i}]"),
+                format!(
+                    "{}: soft limit {} is above the hard limit {}",
+                    l.typ(),
+                    l.soft(),
+                    l.hard()
+                ),
+            ));
+        }
+    }
+    if let Some(adj) = process.oom_score_adj()
+        && !(-1000..=1000).contains(&adj)
+    {
+        return Err(Error::config(
+            "process.oomScoreAdj",
+            format!("{adj} is outside -1000..1000"),
+        ));
+    }
     let caps = crate::capabilities::CapSets::new(process.capabilities().as_ref());
     for cap in caps.unraisable_ambient() {
         log::warn!(
@@ -650,6 +671,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("process.user.uid: "), "{e}");
+    }
+
+    #[test]
+    fn rlimits_and_oom_score_adj_ranges() {
+        let mut v = minimal();
+        v["process"]["rlimits"] = serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024},
+                               {"type": "RLIMIT_CORE", "soft": 10, "hard": 5}]);
+        let e = check(v).unwrap_err().to_string();
+        assert!(
+            e.starts_with("process.rlimits[1]: RLIMIT_CORE: soft limit 10"),
+            "{e}"
+        );
+        let mut v = minimal();
+        v["process"]["oomScoreAdj"] = serde_json::json!(1001);
+        let e = check(v.clone()).unwrap_err().to_string();
+        assert!(e.starts_with("process.oomScoreAdj: "), "{e}");
+        v["process"]["oomScoreAdj"] = serde_json::json!(-1000);
+        check(v).unwrap();
     }
 
     #[test]
