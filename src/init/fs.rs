@@ -111,17 +111,13 @@ pub fn open_nofollow(root: BorrowedFd<'_>, path: &Path) -> std::result::Result<O
 fn open_walk(root: BorrowedFd<'_>, path: &Path, flags: i32) -> std::result::Result<OwnedFd, Errno> {
     let follow = flags & libc::O_NOFOLLOW == 0;
     let mut w = walk(root, path, follow)?;
-    if !w.missing.is_empty() {
+    if w.gap {
         return Err(Errno::ENOENT);
     }
     let st = nix::sys::stat::fstat(w.last())?;
     let kind = st.st_mode & libc::S_IFMT;
     if flags & libc::O_DIRECTORY != 0 && kind != libc::S_IFDIR {
-        return Err(if kind == libc::S_IFLNK {
-            Errno::ELOOP
-        } else {
-            Errno::ENOTDIR
-        });
+        return Err(Errno::ENOTDIR);
     }
     if flags & libc::O_PATH != 0 {
         return w.stack.pop().map(|(fd, _)| fd).ok_or(Errno::ENOENT);
@@ -154,6 +150,9 @@ pub struct Walk {
     /// The components after the first one that does not exist (`..` among
     /// them already applied lexically): nothing of them exists yet.
     pub missing: Vec<OsString>,
+    /// Some component did not exist, even if a later `..` took it back
+    /// (the kernel's lookup fails there; creating resolves it lexically).
+    pub gap: bool,
 }
 
 impl Walk {
@@ -206,6 +205,7 @@ pub fn walk(
     let mut missing: Vec<OsString> = Vec::new();
     let mut todo = components(path);
     let mut links = 0;
+    let mut gap = false;
     while let Some(name) = todo.pop_front() {
         if !missing.is_empty() {
             if name == ".." {
@@ -226,6 +226,7 @@ pub fn walk(
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
                 missing.push(name);
+                gap = true;
                 continue;
             }
             Err(e) => return Err(e),
@@ -253,7 +254,11 @@ pub fn walk(
             todo.push_front(c);
         }
     }
-    Ok(Walk { stack, missing })
+    Ok(Walk {
+        stack,
+        missing,
+        gap,
+    })
 }
 
 /// Resolve `path` and make every missing directory; fails if an existing
@@ -556,12 +561,17 @@ mod tests {
             "etc/passwd/x",
             "dir/sub",
             "/",
+            "abs",
+            "missing/../etc/passwd",
         ];
         for c in cases {
             for flags in [
                 libc::O_PATH,
                 libc::O_PATH | libc::O_NOFOLLOW,
+                libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
                 libc::O_RDONLY,
+                libc::O_RDONLY | libc::O_DIRECTORY,
+                libc::O_RDONLY | libc::O_NOFOLLOW,
             ] {
                 let fast = open(root.as_fd(), Path::new(c), flags);
                 FORCE_WALK.with(|f| f.set(true));
