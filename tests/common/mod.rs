@@ -8,6 +8,9 @@
 //!   and prove that nothing changed on the host (rootfs and security tests).
 //! * [`Runtime`] drives the runtime CLI with a private `--root`; every command
 //!   has a timeout, and everything it created is force-deleted on drop.
+//!   [`run_probe_script`] runs a shell script of `/probe` calls and returns
+//!   their JSON lines; [`mount_at`], [`assert_opt`], [`assert_write_fails`]
+//!   and friends assert on what the probe saw.
 //!
 //! Environment:
 //! * `HUSK_RUNTIME` — runtime binary to test (e.g. /usr/sbin/runc); default is
@@ -27,7 +30,6 @@
 mod artifacts;
 mod bundle;
 mod cmd;
-pub mod console;
 mod host;
 mod observe;
 mod probe_view;
