@@ -30,6 +30,7 @@
 mod artifacts;
 mod bundle;
 mod cmd;
+pub mod console;
 mod host;
 mod observe;
 mod probe_view;
