@@ -257,7 +257,15 @@ fn bootstrap(
         preserve_fds: listen_fds() + o.preserve_fds,
         fifo_fd: init.fifo_fd,
         console_fd: init.console_fd,
+        seccomp: bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(crate::seccomp::compile)
+            .transpose()?,
     };
+    let listener = cfg.seccomp.as_ref().and_then(|f| f.listener.clone());
     if let Some(r) = bundle
         .spec
         .linux()
@@ -288,6 +296,19 @@ fn bootstrap(
                 }
                 let state = hook_state(bundle, &o.id, "created", pid);
                 protocol::send(&mut init.sock, &protocol::Message::HooksDone { state })?;
+            }
+            Some(protocol::Message::SeccompListener) => {
+                let fd = crate::seccomp::notify::recv_fd(&init.sock)?;
+                let pid = container_pid.unwrap_or(pid);
+                let l = listener
+                    .as_ref()
+                    .ok_or_else(|| Error::Msg("seccomp listener without listenerPath".into()))?;
+                let state: oci_spec::runtime::State =
+                    serde_json::from_str(&hook_state(bundle, &o.id, "creating", pid))
+                        .map_err(|e| Error::Msg(format!("state: {e}")))?;
+                let msg = crate::seccomp::notify::process_state(l, &state, pid);
+                crate::seccomp::notify::send_to_agent(l, &msg, std::os::fd::AsFd::as_fd(&fd))?;
+                protocol::send(&mut init.sock, &protocol::Message::SeccompDone)?;
             }
             Some(protocol::Message::IdMapRequest) => {
                 write_id_maps(pid, &bundle.spec)?;

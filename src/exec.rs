@@ -131,6 +131,12 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
             ns_flags: ns_flags(spec).bits(),
             console_fd: init.console_fd,
             preserve_fds: o.preserve_fds,
+            seccomp: spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.seccomp().as_ref())
+                .map(crate::seccomp::compile)
+                .transpose()?,
         };
         protocol::send(&mut init.sock, &protocol::Message::Exec(Box::new(cfg)))?;
         let mut pid = None;

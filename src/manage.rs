@@ -54,8 +54,13 @@ pub fn update(root: &Root, id: &str, patch: &Value) -> Result<()> {
     }
     // New device rules replace the old ones (a new eBPF program on v2).
     if let Some(d) = patch.get("devices").filter(|d| !d.is_null()) {
-        let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> = serde_path_to_error::deserialize(d.clone())
-            .map_err(|e| Error::config(format!("resources.devices{}", e.path()), e.into_inner().to_string()))?;
+        let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> =
+            serde_path_to_error::deserialize(d.clone()).map_err(|e| {
+                Error::config(
+                    format!("resources.devices{}", e.path()),
+                    e.into_inner().to_string(),
+                )
+            })?;
         let devs = st
             .config
             .as_ref()

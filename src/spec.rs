@@ -315,8 +315,8 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
                 .map_err(|m| Error::config(format!("linux.sysctl.{key}"), m))?;
         }
     }
-    if linux.seccomp().is_some() {
-        return Err(unsupported("linux.seccomp", "step 7"));
+    if let Some(s) = linux.seccomp() {
+        crate::seccomp::compile(s)?;
     }
     if linux.intel_rdt().is_some() {
         return Err(unsupported("linux.intelRdt", "step 11"));

@@ -619,7 +619,6 @@ fn cwd_only_root_can_enter() {
 
 /// runc creates a missing working directory (before the root is made read-only).
 #[test]
-#[ignore = "needs rootfs.rs to create process.cwd before the read-only remount"]
 fn cwd_is_created_when_missing() {
     let mut b = Bundle::new();
     b.config_mut()["process"]["cwd"] = json!("/does/not/exist");

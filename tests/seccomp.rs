@@ -174,7 +174,6 @@ fn deny_mkdir(arches: Value) -> Value {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn probe_sees_filter_mode() {
     let b = bundle(
         deny_mkdir(json!(["SCMP_ARCH_X86_64"])),
@@ -197,7 +196,6 @@ fn probe_sees_filter_mode() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn blocked_mkdir_gets_eperm_with_and_without_no_new_privileges() {
     for nnp in [true, false] {
         let mut b = bundle(
@@ -220,7 +218,6 @@ fn blocked_mkdir_gets_eperm_with_and_without_no_new_privileges() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn default_errno_with_an_allowlist() {
     let b = bundle(
         allowlist_without(&["mkdir", "mkdirat"]),
@@ -243,7 +240,6 @@ fn default_errno_with_an_allowlist() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn syscalls_newer_than_the_profile_get_enosys() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -260,7 +256,6 @@ fn syscalls_newer_than_the_profile_get_enosys() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn argument_conditions_compare_all_64_bits() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -299,7 +294,6 @@ fn argument_conditions_compare_all_64_bits() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn killed_and_trapped_syscalls_end_the_process() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -324,7 +318,6 @@ fn killed_and_trapped_syscalls_end_the_process() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn i386_calls_are_filtered_by_i386_numbers() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -361,7 +354,6 @@ fn i386_calls_are_filtered_by_i386_numbers() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn unlisted_abis_are_no_way_around_a_blocklist() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -381,7 +373,6 @@ fn unlisted_abis_are_no_way_around_a_blocklist() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn x32_calls_are_filtered_by_x32_numbers() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");
@@ -402,7 +393,6 @@ fn x32_calls_are_filtered_by_x32_numbers() {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn invalid_profiles_fail_create_naming_the_field() {
     let rt = Runtime::new();
     let b = bundle(
@@ -491,7 +481,6 @@ fn agent(listener: UnixListener, value: i64) -> Result<Notified, String> {
 }
 
 #[test]
-#[ignore = "seccomp is not wired into the init yet (lead: remove after wiring)"]
 fn notified_syscall_reaches_the_agent_which_answers() {
     if let Err(e) = sysc_bin() {
         skip!("{e}");

@@ -5,11 +5,7 @@ use serde_json::{Value, json};
 use crate::init::mountopts;
 
 pub fn features() -> Value {
-    let mount_options: Vec<&str> = mountopts::KNOWN
-        .iter()
-        .copied()
-        .filter(|o| *o != "tmpcopyup")
-        .collect();
+    let mount_options: Vec<&str> = mountopts::KNOWN.to_vec();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::SPEC_VERSION,
@@ -19,7 +15,14 @@ pub fn features() -> Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": crate::capabilities::supported_names(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
-            "seccomp": {"enabled": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::seccomp::features::ACTIONS,
+                "operators": crate::seccomp::features::OPERATORS,
+                "archs": crate::seccomp::features::ARCHS,
+                "knownFlags": crate::seccomp::features::KNOWN_FLAGS,
+                "supportedFlags": crate::seccomp::features::supported_flags(),
+            },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},

@@ -295,11 +295,7 @@ fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
     let process = match &a.process {
         Some(path) => {
             let data = std::fs::read(path).map_err(|e| crate::error::io_err("read", path, e))?;
-            let p: oci_spec::runtime::Process =
-                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&data))
-                    .map_err(|e| {
-                        Error::config(format!("process.{}", e.path()), e.into_inner().to_string())
-                    })?;
+            let p = crate::spec::parse_process(&data)?;
             crate::exec::complete_process(p, &base)
         }
         None => {

@@ -30,6 +30,8 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
     {
         set_affinity(&cpus, "process.execCPUAffinity.initial")?;
     }
+    // With the host's privileges, before joining a user namespace (as runc).
+    identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
     let flags = CloneFlags::from_bits_retain(cfg.ns_flags);
     if !flags.is_empty() {
         nix::sched::setns(&pidfd, flags)
@@ -51,9 +53,13 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
         let c = unsafe { OwnedFd::from_raw_fd(fd) };
         console::setup_exec(c, process)?;
     }
-    identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
     if process.no_new_privileges().unwrap_or(false) {
         sys::set_no_new_privs().map_err(|e| Error::call("prctl PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        // Before capabilities are dropped: installing needs CAP_SYS_ADMIN.
+        install_seccomp(&cfg)?;
     }
     identity::switch(process)?;
     let args = process.args().clone().unwrap_or_default();
@@ -71,6 +77,9 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
         set_affinity(&cpus, "process.execCPUAffinity.final")?;
     }
     sys::cloexec_from(3 + cfg.preserve_fds).map_err(|e| Error::call("close_range", e))?;
+    if nnp {
+        install_seccomp(&cfg)?;
+    }
     nix::sys::stat::umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022),
     ));
@@ -83,6 +92,15 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
         args[0],
         crate::error::errno_text(e)
     )))
+}
+
+/// The container's seccomp filter for an exec'd process. A NOTIFY listener
+/// made here is not passed on (the container's agent got the init's).
+fn install_seccomp(cfg: &ExecConfig) -> Result<()> {
+    if let Some(f) = &cfg.seccomp {
+        drop(crate::seccomp::install(f)?);
+    }
+    Ok(())
 }
 
 /// Parse a CPU list ("0-3,7") into a set.

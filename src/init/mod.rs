@@ -21,11 +21,12 @@ pub mod fs;
 pub mod identity;
 pub mod mountopts;
 pub mod namespaces;
+pub mod procfs;
 pub mod rootfs;
 pub mod sysctl;
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
@@ -79,6 +80,16 @@ fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
     let fifo = unsafe { OwnedFd::from_raw_fd(cfg.fifo_fd) };
     let _ = fcntl(fifo.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     sys::set_dumpable(false).map_err(|e| Error::call("prctl PR_SET_DUMPABLE", e))?;
+    // With the host's privileges, before any user namespace (as runc): raising
+    // a hard rlimit or lowering oom_score_adj needs CAP_SYS_RESOURCE there.
+    if let Some(process) = cfg.spec.process().as_ref() {
+        identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+        if let Some(adj) = process.oom_score_adj() {
+            procfs::ProcFs::open()?
+                .write("self/oom_score_adj", &adj.to_string())
+                .map_err(|e| e.context("process.oomScoreAdj"))?;
+        }
+    }
     let need_fork = namespaces::enter(&cfg.spec, sock)?;
     fork_and_report(sock, need_fork)?;
     container_init(&cfg, sock, fifo)
@@ -122,12 +133,9 @@ fn container_init(
         .ok_or_else(|| Error::config("process", "missing"))?;
     nix::unistd::setsid().map_err(|e| Error::call("setsid", e))?;
     nix::sys::stat::umask(Mode::empty());
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-            crate::error::io_err("write", "/proc/self/oom_score_adj", e)
-                .context("process.oomScoreAdj")
-        })?;
-    }
+    // Every procfs write from here on goes through a private, verified instance.
+    let proc = procfs::ProcFs::open()?;
+
     if !cfg.no_new_keyring {
         let name = std::ffi::CString::new(format!("_ses.{}", cfg.id))
             .map_err(|_| Error::Msg("bad id".into()))?;
@@ -183,26 +191,28 @@ fn container_init(
         sysctl::apply(s)?;
     }
     rootfs::finalize(spec)?;
-    identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
     if process.no_new_privileges().unwrap_or(false) {
         sys::set_no_new_privs().map_err(|e| Error::call("prctl PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        // Before capabilities are dropped: installing needs CAP_SYS_ADMIN.
+        seccomp(cfg, sock)?;
     }
     identity::switch(process)?;
 
     let args = process.args().clone().unwrap_or_default();
     let env = identity::environment(process);
     let prog = identity::look_path(&args[0], &env)?;
-    let fifo_path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    if std::fs::symlink_metadata(&fifo_path).is_err() {
-        return Err(Error::Msg(
-            "exec fifo: /proc is not mounted in the container".into(),
-        ));
-    }
     let c_prog = std::ffi::CString::new(prog.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Msg("program path contains a NUL byte".into()))?;
     let c_args = identity::cstrings(&args)?;
     let c_env = identity::cstrings(&env)?;
     sys::cloexec_from(3 + cfg.preserve_fds).map_err(|e| Error::call("close_range", e))?;
+    if nnp {
+        // As late as possible, but while create still listens.
+        seccomp(cfg, sock)?;
+    }
     protocol::send(sock, &Message::Ready)?;
 
     // `create` has returned: from here on, the container's stderr is the only place to report.
@@ -211,18 +221,8 @@ fn container_init(
         std::process::exit(127)
     };
     // Wait for `start`: opening the fifo for writing blocks until it opens it for reading.
-    let gate = loop {
-        match nix::fcntl::open(
-            fifo_path.as_str(),
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            r => break r,
-        }
-    };
-    let gate =
-        gate.unwrap_or_else(|e| fail(format!("open exec fifo: {}", crate::error::errno_text(e))));
+    let gate = proc.reopen(fifo.as_fd(), OFlag::O_WRONLY);
+    let gate = gate.unwrap_or_else(|e| fail(format!("open exec fifo: {e}")));
     // startContainer hooks run now, in the container, before the program; a
     // failure goes back to `start` through the fifo instead of the "0".
     if let Err(e) = crate::hooks::run_all(
@@ -249,4 +249,24 @@ fn container_init(
         args[0],
         crate::error::errno_text(e)
     ))
+}
+
+/// Install linux.seccomp; hand a NOTIFY listener fd to the parent.
+fn seccomp(cfg: &InitConfig, sock: &mut UnixStream) -> Result<()> {
+    let Some(filter) = &cfg.seccomp else {
+        return Ok(());
+    };
+    if let Some(fd) = crate::seccomp::install(filter)? {
+        protocol::send(sock, &Message::SeccompListener)?;
+        crate::seccomp::notify::send_fd(sock, fd.as_fd())?;
+        match protocol::recv(sock)? {
+            Some(Message::SeccompDone) => {}
+            other => {
+                return Err(Error::Msg(format!(
+                    "init: expected seccomp done, got {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

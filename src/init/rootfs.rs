@@ -176,6 +176,10 @@ pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> 
             .unwrap_or_default(),
     )?;
 
+    // The working directory exists before the root may turn read-only (runc creates it too).
+    if let Some(p) = spec.process().as_ref() {
+        fs::ensure_dir(root.as_fd(), p.cwd()).map_err(|e| e.context("process.cwd"))?;
+    }
     before_pivot()?;
     pivot(&cfg.rootfs, root, cfg.no_pivot)?;
     // Again on the new root: pivot_root put a different mount at "/".

@@ -49,6 +49,8 @@ pub struct InitConfig {
     pub fifo_fd: i32,
     /// Descriptor of the console socket in the init, for `process.terminal`.
     pub console_fd: Option<i32>,
+    /// linux.seccomp compiled in the parent.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// What an `exec` init needs: the process, and how to join the container.
@@ -63,6 +65,8 @@ pub struct ExecConfig {
     pub ns_flags: i32,
     pub console_fd: Option<i32>,
     pub preserve_fds: u32,
+    /// The container's seccomp filter, compiled in the parent.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// A message of the protocol.
@@ -73,11 +77,21 @@ pub enum Message {
     Exec(Box<ExecConfig>),
     IdMapRequest,
     IdMapDone,
-    Pid { pid: i32 },
+    Pid {
+        pid: i32,
+    },
     RunHooks,
-    HooksDone { state: String },
+    HooksDone {
+        state: String,
+    },
     Ready,
-    Error { message: String },
+    /// init → parent: the seccomp listener fd follows (one byte, SCM_RIGHTS).
+    SeccompListener,
+    /// parent → init: the agent has the listener fd.
+    SeccompDone,
+    Error {
+        message: String,
+    },
 }
 
 const MAX_MESSAGE: u32 = 16 << 20;
