@@ -147,7 +147,10 @@ fn run_default_config_report() {
 #[test]
 fn create_start_kill_delete() {
     let rt = Runtime::new();
-    let b = sleeper();
+    // `probe signals` says when its SIGTERM handler is in place: a pid-namespace
+    // init ignores a SIGTERM that arrives before that.
+    let mut b = Bundle::new();
+    b.set_args(&["/probe", "signals"]);
     let id = unique_id("lc-lifecycle");
     let c = rt.create_ok(&id, &b);
 
@@ -160,6 +163,8 @@ fn create_start_kill_delete() {
     c.start().assert_success();
     let st = c.wait_status("running", WAIT).unwrap();
     assert_eq!(st["pid"], pid, "pid changed on start");
+    b.wait_create_stdout(|o| o.contains("\"ready\""), WAIT)
+        .expect("probe signals never said ready");
 
     c.kill_default().assert_success();
     c.wait_status("stopped", WAIT).unwrap();
