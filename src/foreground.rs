@@ -61,6 +61,11 @@ pub fn run(root: &Root, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32>
         },
         None => None,
     };
+    // The caller's size before the program runs, not after (its first
+    // `stty size` must see it).
+    if let Some(m) = &master {
+        tty::copy_winsize_from_stdin(m.as_fd());
+    }
     if let Err(e) = container::start(root, &o.id) {
         let _ = container::delete(root, &o.id, true);
         return Err(e);
@@ -98,9 +103,7 @@ pub fn wait(
     // Raw mode on our terminal while the container owns the pty (restored on drop).
     let _raw = match (&master, stdin_tty) {
         (Some(m), true) => {
-            if let Some((r, c)) = tty::get_winsize(stdin_fd) {
-                let _ = tty::set_winsize(m.as_fd(), r, c);
-            }
+            tty::copy_winsize_from_stdin(m.as_fd());
             tty::RawMode::enter(stdin_fd).ok()
         }
         _ => None,
@@ -151,8 +154,8 @@ pub fn wait(
                     return Ok(code);
                 }
             } else if sig == libc::SIGWINCH && master.is_some() {
-                if let (Some(m), Some((r, c))) = (&master, tty::get_winsize(stdin_fd)) {
-                    let _ = tty::set_winsize(m.as_fd(), r, c);
+                if let Some(m) = &master {
+                    tty::copy_winsize_from_stdin(m.as_fd());
                 }
             } else if let Some(fd) = &pidfd {
                 let _ = crate::sys::pidfd_send_signal(fd.as_fd(), sig);

@@ -85,6 +85,19 @@ pub fn set_winsize(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<()> {
     Ok(())
 }
 
+/// Give a pty the window size of the terminal on our stdin, if stdin is one
+/// and its size is known (a 0x0 size, as script(1) gives without a terminal
+/// of its own, leaves the pty's size, e.g. `process.consoleSize`, alone).
+pub fn copy_winsize_from_stdin(master: BorrowedFd<'_>) {
+    let stdin = std::io::stdin();
+    if let Some((r, c)) = get_winsize(stdin.as_fd())
+        && r > 0
+        && c > 0
+    {
+        let _ = set_winsize(master, r, c);
+    }
+}
+
 /// Send a descriptor with a name over a unix socket (runc's format: the
 /// name as the data, the descriptor as SCM_RIGHTS).
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>, name: &str) -> Result<()> {
