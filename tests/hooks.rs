@@ -368,7 +368,7 @@ fn hook_timeout_is_enforced() {
         c.create_output.clone()
     };
     let took = t0.elapsed();
-    let line = out.assert_error();
+    let line = create_error_line(&out);
     assert!(
         line.contains("createRuntime"),
         "error names the hook: {line}"
@@ -400,6 +400,20 @@ fn hook_timeout_is_enforced() {
 // ---------------------------------------------------------------------------
 // failures
 // ---------------------------------------------------------------------------
+
+/// The runtime's error line on a failed create. Exit 1 and the line are
+/// checked; that it is the only line is left to
+/// failing_create_hook_prints_one_error_line (a known husk race).
+#[track_caller]
+fn create_error_line(out: &CmdOutput) -> String {
+    out.assert_code(1);
+    out.stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| panic!("no error message: {}", out.describe()))
+        .to_string()
+}
 
 /// runtime-spec: a failed startContainer/poststart hook makes the runtime
 /// "stop the container, and continue the lifecycle at step 12" (destroy);
@@ -452,7 +466,12 @@ fn failing_create_hooks_fail_create_and_leave_nothing() {
         );
         assert!(!order(&out).contains(&"process".to_string()), "program ran");
         assert_clean(&rt, &id, &b);
-        let new = new_host_mounts(&host_mounts, &host_mount_table());
+        // Other tests may mount on the host meanwhile: only ours count.
+        let bundle = b.path().to_string_lossy().into_owned();
+        let new: Vec<String> = new_host_mounts(&host_mounts, &host_mount_table())
+            .into_iter()
+            .filter(|m| m.contains(&bundle) || m.contains(&id))
+            .collect();
         assert!(new.is_empty(), "{kind}: mounts left: {new:#?}");
         assert!(
             rt.list_json().is_ok_and(|v| v.is_null() || v == json!([])),
@@ -619,7 +638,7 @@ fn missing_hook_program_fails_create_naming_the_hook() {
         let c = rt.create(&id, &b);
         c.create_output.clone()
     };
-    let line = res.assert_error();
+    let line = create_error_line(&res);
     assert!(
         line.contains("prestart"),
         "error should name the hook: {line}"
@@ -741,6 +760,37 @@ fn failing_create_hook_prints_one_error_line() {
         };
         let line = res.assert_error();
         assert!(line.contains("createRuntime"), "try {n}: {line}");
+        assert_clean(&rt, &id, &b);
+    }
+}
+
+#[test]
+#[ignore = "husk gap: a failed create hook does not continue the lifecycle at step 12 (destroy, then poststop hooks)"]
+fn failing_create_hook_still_runs_poststop() {
+    // runtime-spec lifecycle steps 4-6: if a prestart, createRuntime or
+    // createContainer hook fails, the runtime MUST "generate an error, stop
+    // the container, and continue the lifecycle at step 12": destroy, then
+    // (13) the poststop hooks. runc does this through destroy().
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let (mut b, out) = hook_bundle();
+        set_hooks(
+            &mut b,
+            json!({
+                kind: [failing_hook(kind)],
+                "poststop": [recording_hook("poststop", &out)],
+            }),
+        );
+        let rt = Runtime::new();
+        let id = unique_id("hooks-fail-poststop");
+        let res = {
+            let c = rt.create(&id, &b);
+            c.create_output.clone()
+        };
+        res.assert_code(1);
+        assert!(
+            out.join("poststop.state").exists(),
+            "{kind} failed, but the poststop hooks did not run"
+        );
         assert_clean(&rt, &id, &b);
     }
 }

@@ -722,3 +722,45 @@ fn paused_container_can_be_killed_with_kill_all() {
     }
     assert_clean(&rt, &id, &b);
 }
+
+// ---------------------------------------------------------------------------
+// NOTIFY_SOCKET
+// ---------------------------------------------------------------------------
+
+#[test]
+#[ignore = "husk gap: NOTIFY_SOCKET is not implemented (issue 5 asks for runc's pass-through)"]
+fn notify_socket_reaches_the_container() {
+    // runc binds a socket of its own into the container (at
+    // /run/notify/notify.sock), sets NOTIFY_SOCKET there and relays READY=1
+    // to the caller's socket. Here: the container gets a NOTIFY_SOCKET that
+    // names a socket it can see.
+    if runtime_is_runc() {
+        skip!("runc's run waits for READY=1, which nothing in this image can send");
+    }
+    let mut b = Bundle::new();
+    b.set_args(&[
+        "/bin/sh",
+        "-c",
+        "/probe report; /probe stat \"${NOTIFY_SOCKET:-/nonexistent}\"",
+    ]);
+    let host_sock = b.path().join("notify.sock");
+    let _listener = std::os::unix::net::UnixDatagram::bind(&host_sock).expect("bind notify");
+    let rt = Runtime::new();
+    let id = unique_id("sig-notify");
+    b.sync_config();
+    let mut c = rt.cmd();
+    c.args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .env("NOTIFY_SOCKET", &host_sock);
+    let out = run_command(c, command_timeout());
+    out.assert_code(0);
+    let lines = probe_lines(&out.stdout);
+    let env = &lines[0]["env"];
+    let path = env["NOTIFY_SOCKET"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no NOTIFY_SOCKET in the container: {env}"));
+    let st = &lines[1][0];
+    assert_eq!(st["type"], "socket", "{path}: {st}");
+    assert_clean(&rt, &id, &b);
+}

@@ -284,12 +284,12 @@ impl PtyMaster {
     }
 }
 
-/// The first line of pty output that parses as a JSON object (terminals turn
-/// "\n" into "\r\n" and echo input, so [`probe_report`] may not apply as is).
+/// The first line of pty output that parses as a JSON object from its first
+/// `{` on (terminals turn "\n" into "\r\n" and echo input, which may land
+/// before the output, so [`probe_report`] may not apply as is).
 pub fn pty_json(out: &str) -> Option<serde_json::Value> {
     out.split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| l.find('{').map(|i| l[i..].trim()))
         .find_map(|l| serde_json::from_str(l).ok())
 }
 
