@@ -340,14 +340,33 @@ fn mount_entry(
         } else {
             None
         };
-        mount_fd(
+        let r = mount_fd(
             Some(&src),
             t.fd.as_fd(),
             Some(typ),
             flags,
             (!data.is_empty()).then_some(data.as_str()),
             dest,
-        )?;
+        );
+        match r {
+            // sysfs cannot be mounted in a user namespace that does not own the
+            // network namespace: bind the host's /sys instead, as runc does.
+            Err(e) if typ == "sysfs" && e.errno() == Some(Errno::EPERM) => {
+                let rec = MsFlags::MS_BIND | MsFlags::MS_REC;
+                mount_fd(Some(Path::new("/sys")), t.fd.as_fd(), None, rec, None, dest)?;
+                let extra = flags
+                    & (MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC);
+                let bound = reopen(root, &t.path)?;
+                if !extra.is_empty() {
+                    remount(bound.as_fd(), extra, o.cleared, dest)?;
+                }
+                return Ok(());
+            }
+            r => r?,
+        }
         let mounted = reopen(root, &t.path)?;
         if typ == "proc" || typ == "sysfs" {
             verify_fs(mounted.as_fd(), typ, dest)?;
