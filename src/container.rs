@@ -99,6 +99,9 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         p.set_env(Some(env));
     }
     let passthrough = listen + o.preserve_fds;
+    let notify_host = std::env::var_os("NOTIFY_SOCKET")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
     let process = bundle
         .spec
         .process()
@@ -126,6 +129,32 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     let cg_path = cgroups::container_path(cg_raw.as_deref(), &o.id);
 
     let dir = root.create_dir(&o.id)?;
+    // sd_notify: the container gets a socket directory of husk's at /run/notify;
+    // `start` listens there and relays READY=1 to the caller's NOTIFY_SOCKET.
+    if notify_host.is_some() {
+        let nd = dir.join("notify");
+        if let Err(e) = std::fs::create_dir(&nd) {
+            let _ = root.remove(&o.id);
+            return Err(io_err("mkdir", &nd, e));
+        }
+        let _ = std::fs::set_permissions(&nd, std::os::unix::fs::PermissionsExt::from_mode(0o777));
+        let mount: oci_spec::runtime::Mount = serde_json::from_value(json!({
+            "destination": "/run/notify",
+            "source": nd,
+            "type": "bind",
+            "options": ["bind", "nosuid", "noexec", "nodev", "ro"],
+        }))
+        .map_err(|e| Error::Msg(format!("notify mount: {e}")))?;
+        let mut mounts = bundle.spec.mounts().clone().unwrap_or_default();
+        mounts.push(mount);
+        bundle.spec.set_mounts(Some(mounts));
+        if let Some(p) = bundle.spec.process_mut() {
+            let mut env = p.env().clone().unwrap_or_default();
+            env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
+            env.push("NOTIFY_SOCKET=/run/notify/notify.sock".into());
+            p.set_env(Some(env));
+        }
+    }
     let mut undo = Undo {
         root,
         id: &o.id,
@@ -208,6 +237,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
             .collect::<BTreeMap<_, _>>(),
         cgroup: cg,
         hooks: bundle.spec.hooks().clone(),
+        notify_socket: notify_host,
         config: Some(Box::new(bundle.spec.clone())),
         resources: bundle
             .spec
@@ -417,13 +447,26 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Release the init to execve.
 pub fn start(root: &Root, id: &str) -> Result<()> {
-    let _lock = root.lock(id)?;
+    let lock = root.lock(id)?;
     let st = root.load(id)?;
     st.status(root).can_start()?;
     // The pidfd first: once the fifo is open the init may exec and exit at once.
     let pidfd = st
         .init_pidfd()
         .map_err(|_| Error::Msg("cannot start a container that has stopped".into()))?;
+    // Listen for the container's READY=1 before it can run.
+    let notify = match &st.notify_socket {
+        Some(_) => {
+            let p = root.dir(id).join("notify").join("notify.sock");
+            let _ = std::fs::remove_file(&p);
+            let s =
+                std::os::unix::net::UnixDatagram::bind(&p).map_err(|e| io_err("bind", &p, e))?;
+            let _ =
+                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o777));
+            Some(s)
+        }
+        None => None,
+    };
     let fifo_path = root.dir(id).join(EXEC_FIFO);
     let fifo = nix::fcntl::open(
         &fifo_path,
@@ -469,6 +512,11 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     };
     std::fs::remove_file(&fifo_path).map_err(|e| io_err("remove", &fifo_path, e))?;
     outcome?;
+    // The lock is not held while waiting for the container to be ready.
+    drop(lock);
+    if let (Some(sock), Some(host)) = (notify, &st.notify_socket) {
+        relay_ready(&sock, host, &pidfd, st.init_pid)?;
+    }
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
         let state = saved_hook_state(&st, Status::Running);
         if let Err(e) = hooks::run_all("poststart", h, &state) {
@@ -478,6 +526,43 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Wait for READY=1 from the container (or its end) and tell the caller's
+/// NOTIFY_SOCKET, with the container's pid as MAINPID.
+fn relay_ready(
+    sock: &std::os::unix::net::UnixDatagram,
+    host: &Path,
+    pidfd: &OwnedFd,
+    pid: i32,
+) -> Result<()> {
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut fds = [
+            PollFd::new(sock.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::call("poll notify socket", e)),
+            Ok(_) => {}
+        }
+        if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+            let n = sock
+                .recv(&mut buf)
+                .map_err(|e| Error::Msg(format!("notify socket: {e}")))?;
+            let msg = String::from_utf8_lossy(&buf[..n]);
+            if msg.lines().any(|l| l == "READY=1") {
+                let out = std::os::unix::net::UnixDatagram::unbound()
+                    .map_err(|e| Error::Msg(format!("notify socket: {e}")))?;
+                out.send_to(format!("READY=1\nMAINPID={pid}\n").as_bytes(), host)
+                    .map_err(|e| io_err("send to NOTIFY_SOCKET", host, e))?;
+                return Ok(());
+            }
+        } else if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return Ok(());
+        }
+    }
 }
 
 /// The state JSON, as runc prints it.

@@ -105,6 +105,9 @@ pub struct State {
     /// The hooks that run after create (poststart, poststop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The caller's NOTIFY_SOCKET, which `start` relays READY=1 to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_socket: Option<PathBuf>,
 }
 
 /// A validated container id (runc's rule: `^[\w+\-.]+$`, and not `.` or `..`).

@@ -656,3 +656,60 @@ fn container_output_goes_to_create_stdio() {
     assert_eq!(b.create_stdout(), "hello-from-create\n");
     assert!(b.create_stderr().contains("oops"), "{}", b.create_stderr());
 }
+
+// ---------------------------------------------------------------------------
+// NOTIFY_SOCKET (sd_notify), as runc: the container gets /run/notify/notify.sock,
+// and `start` relays READY=1 with MAINPID to the caller's socket.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn notify_socket_relays_ready() {
+    if runtime_is_runc() {
+        skip!("exercised against husk only");
+    }
+    let rt = Runtime::new();
+    let dir = mkdtemp("husk-test-notify");
+    let host_sock = dir.join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&host_sock).unwrap();
+    listener.set_read_timeout(Some(WAIT)).unwrap();
+    let mut b = Bundle::new();
+    b.set_args(&[
+        "/bin/sh",
+        "-c",
+        "/probe notify READY=1; exec /probe sleep inf",
+    ]);
+    b.sync_config();
+    let id = unique_id("lc-notify");
+    let mut create = rt.cmd();
+    create
+        .env("NOTIFY_SOCKET", &host_sock)
+        .args(["create", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null());
+    let out = run_command_to_files(
+        create,
+        &b.path().join("create.stdout"),
+        &b.path().join("create.stderr"),
+        WAIT,
+    );
+    out.assert_success();
+    let mut start = rt.cmd();
+    start.env("NOTIFY_SOCKET", &host_sock).args(["start", &id]);
+    run_command(start, WAIT).assert_success();
+    let mut buf = [0u8; 256];
+    let n = listener
+        .recv(&mut buf)
+        .expect("no READY=1 reached the caller's socket");
+    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+    let pid = rt.state(&id).unwrap()["pid"].as_i64().unwrap();
+    assert!(
+        msg.contains("READY=1") && msg.contains(&format!("MAINPID={pid}")),
+        "{msg}"
+    );
+    assert!(
+        b.create_stdout().contains("\"sent\":true"),
+        "{}",
+        b.create_stdout()
+    );
+    rt.delete_force(&id).assert_success();
+    remove_tree(&dir);
+}

@@ -147,6 +147,22 @@ pub fn read(args: &[String]) -> i32 {
 }
 
 /// `exit N`: exit with status N, printing nothing.
+/// `notify MSG`: send MSG (e.g. READY=1) to $NOTIFY_SOCKET as sd_notify does.
+pub fn notify(args: &[String]) -> i32 {
+    let msg = args.first().map(String::as_str).unwrap_or("READY=1");
+    let out = match std::env::var("NOTIFY_SOCKET") {
+        Err(_) => serde_json::json!({"sent": false, "error": "NOTIFY_SOCKET not set"}),
+        Ok(path) => match std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|s| s.send_to(msg.as_bytes(), &path))
+        {
+            Ok(_) => serde_json::json!({"sent": true, "socket": path}),
+            Err(e) => serde_json::json!({"sent": false, "socket": path, "error": e.to_string()}),
+        },
+    };
+    crate::util::emit(&out);
+    0
+}
+
 pub fn exit(args: &[String]) -> i32 {
     match args.first().map(|s| s.parse::<i32>()) {
         Some(Ok(n)) => n,

@@ -54,6 +54,7 @@ pub extern "C" fn main(
         "write" => cmds::write(rest),
         "read" => cmds::read(rest),
         "exit" => cmds::exit(rest),
+        "notify" => cmds::notify(rest),
         "sleep" => cmds::sleep(rest),
         "signals" => cmds::signals(),
         "kill-self" => cmds::kill_self(rest),
