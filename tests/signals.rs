@@ -728,7 +728,6 @@ fn paused_container_can_be_killed_with_kill_all() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "husk gap: NOTIFY_SOCKET is not implemented (issue 5 asks for runc's pass-through)"]
 fn notify_socket_reaches_the_container() {
     // runc binds a socket of its own into the container (at
     // /run/notify/notify.sock), sets NOTIFY_SOCKET there and relays READY=1
