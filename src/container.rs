@@ -38,6 +38,8 @@ struct Undo<'a> {
     id: &'a str,
     cgroup: Option<state::CgroupState>,
     pid: Option<i32>,
+    /// poststop hooks and the state they get, when create fails after hooks could have run.
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
     armed: bool,
 }
 
@@ -59,6 +61,10 @@ impl Drop for Undo<'_> {
             }
         }
         let _ = self.root.remove(self.id);
+        // runtime-spec: a failed create still destroys the container and runs poststop.
+        if let Some((hooks, state)) = &self.poststop {
+            hooks::run_all_warn("poststop", hooks, state);
+        }
     }
 }
 
@@ -160,6 +166,13 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         id: &o.id,
         cgroup: None,
         pid: None,
+        poststop: bundle
+            .spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.poststop().clone())
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, hook_state(&bundle, &o.id, "stopped", 0))),
         armed: true,
     };
     let _lock = root.lock(&o.id)?;
@@ -324,7 +337,7 @@ fn bootstrap(
                         &state,
                     )?;
                 }
-                let state = hook_state(bundle, &o.id, "created", pid);
+                // createContainer runs while create is not done yet: still "creating".
                 protocol::send(&mut init.sock, &protocol::Message::HooksDone { state })?;
             }
             Some(protocol::Message::SeccompListener) => {
@@ -685,9 +698,7 @@ fn destroy(root: &Root, st: &State) -> Result<()> {
     root.remove(&st.id)?;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let state = saved_hook_state(st, Status::Stopped);
-        if let Err(e) = hooks::run_all("poststop", h, &state) {
-            log::warn!("{e}");
-        }
+        hooks::run_all_warn("poststop", h, &state);
     }
     Ok(())
 }

@@ -50,6 +50,26 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
     Ok(())
 }
 
+/// Run every hook of a list even when some fail (poststop), warning for each failure.
+pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &str) {
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, state) {
+            log::warn!("error running {kind} hook #{i}: {e}");
+        }
+    }
+}
+
+/// The same state document with another status.
+pub fn with_status(state: &str, status: &str) -> String {
+    match serde_json::from_str::<Value>(state) {
+        Ok(mut v) if v.is_object() => {
+            v["status"] = Value::String(status.to_string());
+            v.to_string()
+        }
+        _ => state.to_string(),
+    }
+}
+
 fn run_one(h: &Hook, state: &str) -> Result<()> {
     let path = h.path();
     let mut cmd = Command::new(path);

@@ -233,13 +233,37 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> String {
 /// Reset every signal to its default disposition and clear the mask, so that
 /// what Rust's runtime changed (SIGPIPE ignored) does not survive execve.
 pub fn reset_signals() {
-    for sig in 1..=libc::SIGRTMAX() {
+    // The kernel's struct sigaction (x86_64): handler, flags, restorer, mask.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // The raw call, not glibc's signal(): glibc refuses its reserved signals
+    // 32 and 33, which an ignoring caller would otherwise pass on.
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: installing SIG_DFL is always valid; errors for signals
-        // reserved by libc are ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: `dfl` is a valid kernel sigaction for the duration of the
+        // call; the old action is not asked for; errors are ignored.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
     }
     // SAFETY: an empty, initialised set is passed by pointer for the call only.
     unsafe {
@@ -345,10 +369,38 @@ pub fn ns_type(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
 /// Join a new session keyring named `name` (keyctl KEYCTL_JOIN_SESSION_KEYRING).
 pub fn join_session_keyring(name: &CStr) -> Result<(), Errno> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    const KEYCTL_SETPERM: libc::c_int = 5;
+    const KEYCTL_DESCRIBE: libc::c_int = 6;
     // SAFETY: `name` is a valid C string for the duration of the call.
-    let ret =
+    let key =
         unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
-    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+    if key < 0 {
+        return Err(Errno::last());
+    }
+    // As runc: add "user search" to the keyring's permissions (perm | 0x00080000).
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer and its length are valid; the kernel writes at most that many bytes.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            key,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if n > 0 {
+        let text = String::from_utf8_lossy(&buf[..(n as usize).min(buf.len())]).into_owned();
+        if let Some(perm) = text
+            .split(';')
+            .nth(3)
+            .and_then(|p| u32::from_str_radix(p, 16).ok())
+        {
+            // SAFETY: plain integers.
+            unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, key, perm | 0x0008_0000) };
+        }
+    }
+    Ok(())
 }
 
 /// setdomainname(2).

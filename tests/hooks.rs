@@ -693,7 +693,6 @@ fn foreground_run_runs_every_hook_once() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "husk bug: createContainer hooks get status \"created\" (runc and the spec: \"creating\")"]
 fn create_container_hook_sees_status_creating() {
     // create has not finished when createContainer runs, so the container is
     // still "creating" (runc: rootfs_linux.go sets StateCreating for it).
@@ -714,7 +713,6 @@ fn create_container_hook_sees_status_creating() {
 }
 
 #[test]
-#[ignore = "husk bug: a failing poststop hook stops the poststop hooks after it"]
 fn hooks_after_a_failing_poststop_hook_still_run() {
     // runtime-spec (runtime.md, lifecycle step 13): "If any poststop hook
     // fails, the runtime MUST log a warning, but the remaining hooks and
@@ -742,7 +740,6 @@ fn hooks_after_a_failing_poststop_hook_still_run() {
 }
 
 #[test]
-#[ignore = "husk bug (racy): after a failed prestart/createRuntime hook the init also prints \"husk init: init: expected hooks done, got None\" on the container's stderr"]
 fn failing_create_hook_prints_one_error_line() {
     // create's error is one line; the init, whose socket the parent closed
     // before killing it, must not add its own. Racy: repeat.
@@ -765,7 +762,6 @@ fn failing_create_hook_prints_one_error_line() {
 }
 
 #[test]
-#[ignore = "husk gap: a failed create hook does not continue the lifecycle at step 12 (destroy, then poststop hooks)"]
 fn failing_create_hook_still_runs_poststop() {
     // runtime-spec lifecycle steps 4-6: if a prestart, createRuntime or
     // createContainer hook fails, the runtime MUST "generate an error, stop

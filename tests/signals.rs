@@ -522,7 +522,6 @@ fn new_session_keyring_unless_no_new_keyring() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "husk bug: sys::reset_signals uses glibc signal(), which refuses 32 and 33 (runc 1.1 has the same flaw)"]
 fn signals_ignored_by_the_caller_are_reset_even_glibc_reserved_ones() {
     // A caller started by glibc's posix_spawn may have SIGCANCEL (32) set to
     // SIG_IGN; glibc's signal()/sigaction() refuse to touch 32 and 33, so a
@@ -706,7 +705,6 @@ fn paused_container_can_be_force_deleted() {
 }
 
 #[test]
-#[ignore = "husk bug: kill --all KILL on a paused container (hybrid v1/v2) writes cgroup.kill but never thaws the v1 freezer: the processes stay, frozen"]
 fn paused_container_can_be_killed_with_kill_all() {
     let mut b = Bundle::new();
     let rt = Runtime::new();

@@ -433,7 +433,10 @@ pub fn pids(st: &CgroupState) -> Vec<i32> {
 /// (`cgroup.kill` on v2 for SIGKILL). Works when the container shares the
 /// host's pid namespace, where killing the init alone would leave the rest.
 pub fn signal_all(st: &CgroupState, sig: i32) -> Result<()> {
+    // cgroup.kill only where every controller is v2: on a hybrid host the v1
+    // freezer would keep the killed processes frozen.
     if sig == libc::SIGKILL
+        && st.dirs.len() == 1
         && let Some(d) = st.dirs.iter().find(|d| d.join("cgroup.kill").exists())
         && fs::write(d.join("cgroup.kill"), "1").is_ok()
     {

@@ -37,6 +37,9 @@ use crate::process::INIT_SOCK_ENV;
 use crate::process::protocol::{self, InitConfig, Message};
 use crate::sys;
 
+/// Set once the init told `create` it is ready; errors after that go to stderr.
+static READY_SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Entry point of `husk init`. Never returns.
 pub fn main() -> ! {
     let fd: RawFd = match std::env::var(INIT_SOCK_ENV)
@@ -59,7 +62,11 @@ pub fn main() -> ! {
     let msg = Message::Error {
         message: err.to_string(),
     };
-    if protocol::send(&mut sock, &msg).is_err() {
+    // Before ready, `create` reports the failure (or has already failed and
+    // closed the socket): print only what nobody else can.
+    if protocol::send(&mut sock, &msg).is_err()
+        && READY_SENT.load(std::sync::atomic::Ordering::Relaxed)
+    {
         // `create` has gone (the error came after ready): the container's stderr is all we have.
         let _ = writeln!(std::io::stderr(), "husk init: {err}");
     }
@@ -214,6 +221,7 @@ fn container_init(
         seccomp(cfg, sock)?;
     }
     protocol::send(sock, &Message::Ready)?;
+    READY_SENT.store(true, std::sync::atomic::Ordering::Relaxed);
 
     // `create` has returned: from here on, the container's stderr is the only place to report.
     let fail = |msg: String| -> ! {
@@ -225,10 +233,11 @@ fn container_init(
     let gate = gate.unwrap_or_else(|e| fail(format!("open exec fifo: {e}")));
     // startContainer hooks run now, in the container, before the program; a
     // failure goes back to `start` through the fifo instead of the "0".
+    let start_state = crate::hooks::with_status(&hook_state, "created");
     if let Err(e) = crate::hooks::run_all(
         "startContainer",
         hooks.start_container().as_deref().unwrap_or_default(),
-        &hook_state,
+        &start_state,
     ) {
         let _ = nix::unistd::write(&gate, e.to_string().as_bytes());
         std::process::exit(1);
