@@ -176,6 +176,28 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         armed: true,
     };
     let _lock = root.lock(&o.id)?;
+    // A first state.json, before anything is made: should husk die from here
+    // on, `delete --force` knows the cgroup to clear (the init is not known
+    // yet, so the status reads stopped).
+    let early = State {
+        version: state::STATE_VERSION,
+        id: o.id.clone(),
+        oci_version: bundle.spec.version().clone(),
+        init_pid: 0,
+        init_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: crate::logging::rfc3339_now(),
+        owner: String::new(),
+        annotations: BTreeMap::new(),
+        cgroup: cgroups::planned(&cg_path)?,
+        config: None,
+        resources: None,
+        hooks: None,
+        notify_socket: None,
+    };
+    root.save(&early)?;
+    crate::fault::point("create:after-state");
 
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -195,6 +217,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
 
     let cg = cgroups::create(&cg_path)?;
     undo.cgroup = Some(cg.clone());
+    crate::fault::point("create:after-cgroup");
     // The console socket: the caller's (connected here, on the host), or for a
     // foreground `run` one end of a pair whose other end husk keeps.
     let (console_child, console_keep) = match (&o.console_socket, terminal) {
@@ -215,6 +238,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     drop(console_child);
     drop(sealed);
     undo.pid = Some(init.child.id() as i32);
+    crate::fault::point("create:after-spawn");
     let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path);
     // Reap the direct child if it was only the intermediate (or it died).
     let container_pid = match result {
@@ -226,6 +250,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         }
     };
     undo.pid = Some(container_pid);
+    crate::fault::point("create:after-bootstrap");
     if container_pid != init.child.id() as i32 {
         let _ = init.child.wait();
     }
@@ -259,6 +284,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
             .and_then(|l| l.resources().clone()),
     };
     root.save(&st)?;
+    crate::fault::point("create:after-save");
     if let Some(p) = &o.pid_file {
         write_pid_file(p, container_pid)?;
     }
@@ -523,6 +549,7 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
             ));
         }
     };
+    crate::fault::point("start:after-release");
     std::fs::remove_file(&fifo_path).map_err(|e| io_err("remove", &fifo_path, e))?;
     outcome?;
     // The lock is not held while waiting for the container to be ready.
@@ -692,9 +719,11 @@ fn kill_and_destroy(root: &Root, st: &State) -> Result<()> {
 
 fn destroy(root: &Root, st: &State) -> Result<()> {
     kill_cgroup(&st.cgroup);
+    crate::fault::point("delete:after-kill");
     if st.cgroup.owned {
         cgroups::remove(&st.cgroup)?;
     }
+    crate::fault::point("delete:after-cgroup");
     root.remove(&st.id)?;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let state = saved_hook_state(st, Status::Stopped);

@@ -110,6 +110,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
         process::spawn_init(&sealed, &init_pidfd, console_child.as_ref(), o.preserve_fds)?;
     drop((sealed, console_child));
     let child = init.child.id() as i32;
+    crate::fault::point("exec:after-spawn");
     let result = (|| -> Result<i32> {
         let cg = match &o.cgroup {
             Some(sub) => {
@@ -173,6 +174,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
     if pid != child {
         let _ = init.child.wait();
     }
+    crate::fault::point("exec:after-pid");
     let pidfd = crate::sys::pidfd_open(pid).ok();
     if let Some(p) = &o.pid_file {
         crate::container::write_pid_file(p, pid)?;

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod container;
 pub mod error;
 pub mod exec;
+pub mod fault;
 pub mod foreground;
 pub mod hooks;
 pub mod init;

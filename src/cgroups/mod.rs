@@ -145,6 +145,18 @@ pub fn dir_in(h: &Hierarchy, path: &str) -> PathBuf {
 }
 
 /// Create the container's cgroup in every hierarchy (v1, v2 or both on a hybrid host).
+/// The directories `create` will make for `path`, without making them
+/// (what an early state.json records, so a crash in between leaks nothing).
+pub fn planned(path: &str) -> Result<CgroupState> {
+    let dirs: Vec<PathBuf> = hierarchies()?.iter().map(|h| dir_in(h, path)).collect();
+    let owned = dirs.iter().any(|d| !d.is_dir());
+    Ok(CgroupState {
+        path: path.to_string(),
+        dirs,
+        owned,
+    })
+}
+
 pub fn create(path: &str) -> Result<CgroupState> {
     let mut st = CgroupState {
         path: path.to_string(),
