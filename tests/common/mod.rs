@@ -29,6 +29,7 @@
 
 mod artifacts;
 mod bundle;
+pub mod clients;
 mod cmd;
 pub mod console;
 mod host;
