@@ -311,8 +311,7 @@ fn bootstrap(
             .and_then(|l| l.resources().as_ref())
             .and_then(|r| r.devices().clone())
             .unwrap_or_default();
-        let devs = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-        cgroups::apply_devices(cg, &cgroups::devices::rules(&spec_rules, &devs))
+        cgroups::apply_devices(cg, &cgroups::devices::rules(&spec_rules))
             .map_err(|e| e.context("linux.resources.devices"))?;
     }
     let cfg = protocol::InitConfig {

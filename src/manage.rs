@@ -61,13 +61,7 @@ pub fn update(root: &Root, id: &str, patch: &Value) -> Result<()> {
                     e.into_inner().to_string(),
                 )
             })?;
-        let devs = st
-            .config
-            .as_ref()
-            .and_then(|c| c.linux().as_ref())
-            .and_then(|l| l.devices().clone())
-            .unwrap_or_default();
-        cgroups::apply_devices(&st.cgroup, &cgroups::devices::rules(&rules, &devs))?;
+        cgroups::apply_devices(&st.cgroup, &cgroups::devices::rules(&rules))?;
     }
     let mut current =
         serde_json::to_value(st.resources.clone().unwrap_or_default()).unwrap_or(json!({}));

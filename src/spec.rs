@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn refuses_unimplemented_fields() {
         let mut v = minimal();
-        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_NOPE"]});
         assert!(
             check(v)
                 .unwrap_err()

@@ -326,6 +326,7 @@ fn cgroup_namespace_shows_root_and_paths_are_placed() {
         "{lines:?}"
     );
     assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/memory/husk-test-abs/{id}")).exists());
+    let _ = std::fs::remove_dir("/sys/fs/cgroup/husk-test-abs");
     for c in [
         "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd",
         "unified",

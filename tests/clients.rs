@@ -254,7 +254,6 @@ fn podman_read_only_root_with_a_tmpfs() {
 /// runc leaves a tmpfs over a mount point it had to create with the tmpfs
 /// default mode 1777, so any user can write to `--tmpfs /scratch`.
 #[test]
-#[ignore = "husk bug (reported): a tmpcopyup tmpfs takes mode 0755 from the mount point husk made"]
 fn podman_tmpfs_is_writable_by_a_non_root_user() {
     let pm = podman_or_skip!();
     let cmd = ["/probe", "write", "/scratch/f", "x"];

@@ -310,7 +310,7 @@ mod tests {
     }
 
     fn cgroup_rules(v: serde_json::Value) -> Vec<Rule> {
-        rules(&serde_json::from_value::<Vec<_>>(v).unwrap(), &[])
+        rules(&serde_json::from_value::<Vec<_>>(v).unwrap())
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 use crate::error::{Result, io_err};
 
@@ -47,8 +47,10 @@ const DEFAULT_ALLOWED: &[&str] = &[
     "c 10:200 rwm",
 ];
 
-/// The writes for a config, in order.
-pub fn rules(spec_rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Vec<Rule> {
+/// The writes for a config, in order: the spec's rules, then runc's defaults.
+/// `linux.devices` entries get no implicit rule (as runc): a device the
+/// container should use needs its own allow rule.
+pub fn rules(spec_rules: &[LinuxDeviceCgroup]) -> Vec<Rule> {
     let mut out = Vec::new();
     for r in spec_rules {
         let t = type_char(r.typ());
@@ -61,17 +63,6 @@ pub fn rules(spec_rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Vec<R
         out.push(Rule {
             allow: r.allow(),
             line,
-        });
-    }
-    for d in devices {
-        let t = match d.typ() {
-            LinuxDeviceType::B => 'b',
-            LinuxDeviceType::P => continue,
-            _ => 'c',
-        };
-        out.push(Rule {
-            allow: true,
-            line: format!("{t} {}:{} rwm", d.major(), d.minor()),
         });
     }
     for l in DEFAULT_ALLOWED {
@@ -107,7 +98,7 @@ mod tests {
             r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":4,"access":"rw"}]"#,
         )
         .unwrap();
-        let out = rules(&r, &[]);
+        let out = rules(&r);
         assert_eq!(
             out[0],
             Rule {

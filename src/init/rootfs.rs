@@ -328,14 +328,30 @@ fn mount_entry(
         }
         target
     } else {
+        // runc: a tmpfs over a directory the image already had takes that
+        // directory's mode (never its owner).
+        let pre_mode = if typ == "tmpfs" {
+            fs::open(root, dest, libc::O_PATH)
+                .ok()
+                .and_then(|fd| nix::sys::stat::fstat(&fd).ok())
+                .filter(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+                .map(|st| st.st_mode & 0o7777)
+        } else {
+            None
+        };
         let t = resolve_target(root, dest, typ, false, true)?;
         let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = o.data_string();
         let mut flags = o.flags.difference(MsFlags::MS_REMOUNT);
         // tmpcopyup: the directory's old contents stay reachable through this
         // descriptor once the tmpfs covers them; the copy needs a writable tmpfs.
-        let copy_from = if o.tmpcopyup {
+        // A read-only tmpfs is made writable first and turned read-only after
+        // the mode and the copy.
+        let late_ro = typ == "tmpfs" && flags.contains(MsFlags::MS_RDONLY);
+        if late_ro {
             flags.remove(MsFlags::MS_RDONLY);
+        }
+        let copy_from = if o.tmpcopyup {
             Some(open_dir(t.fd.as_fd(), dest)?)
         } else {
             None
@@ -372,7 +388,16 @@ fn mount_entry(
             verify_fs(mounted.as_fd(), typ, dest)?;
         }
         if let Some(old) = copy_from {
-            copy_up(old.as_fd(), mounted.as_fd(), o, dest)?;
+            copy_up(old.as_fd(), mounted.as_fd(), dest)?;
+        }
+        if let Some(mode) = pre_mode {
+            let d = open_dir(mounted.as_fd(), dest)?;
+            nix::sys::stat::fchmod(&d, nix::sys::stat::Mode::from_bits_truncate(mode))
+                .map_err(|e| Error::sys("chmod", dest, e))?;
+        }
+        if late_ro {
+            sys::mount_setattr(mounted.as_fd(), mountopts::MOUNT_ATTR_RDONLY, 0, false)
+                .map_err(|e| Error::sys("mount_setattr", dest, e).context("read-only tmpfs"))?;
         }
         mounted
     };
@@ -438,36 +463,11 @@ fn open_dir(fd: BorrowedFd<'_>, what: &Path) -> Result<OwnedFd> {
     .map_err(|e| Error::sys("open", what, e))
 }
 
-/// tmpcopyup: copy what the directory held into the tmpfs now over it. The
-/// tmpfs root takes the directory's mode and owner unless the options set
-/// them; `ro` is applied once the copy is done.
-fn copy_up(
-    old: BorrowedFd<'_>,
-    mounted: BorrowedFd<'_>,
-    o: &MountOptions,
-    dest: &Path,
-) -> Result<()> {
+/// tmpcopyup: copy what the directory held into the tmpfs now over it (the
+/// tmpfs root's mode follows runc's rule in `mount_entry`; its owner stays root).
+fn copy_up(old: BorrowedFd<'_>, mounted: BorrowedFd<'_>, dest: &Path) -> Result<()> {
     let new = open_dir(mounted, dest)?;
-    fs::copy_tree(old, new.as_fd(), dest).map_err(|e| e.context("tmpcopyup"))?;
-    let st = nix::sys::stat::fstat(old).map_err(|e| Error::sys("stat", dest, e))?;
-    let has = |k: &str| o.data.iter().any(|d| d.starts_with(k));
-    if !has("uid=") || !has("gid=") {
-        let uid = (!has("uid=")).then_some(st.st_uid.into());
-        let gid = (!has("gid=")).then_some(st.st_gid.into());
-        nix::unistd::fchown(&new, uid, gid).map_err(|e| Error::sys("chown", dest, e))?;
-    }
-    if !has("mode=") {
-        nix::sys::stat::fchmod(
-            &new,
-            nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777),
-        )
-        .map_err(|e| Error::sys("chmod", dest, e))?;
-    }
-    if o.flags.contains(MsFlags::MS_RDONLY) {
-        sys::mount_setattr(mounted, mountopts::MOUNT_ATTR_RDONLY, 0, false)
-            .map_err(|e| Error::sys("mount_setattr", dest, e).context("tmpcopyup ro"))?;
-    }
-    Ok(())
+    fs::copy_tree(old, new.as_fd(), dest).map_err(|e| e.context("tmpcopyup"))
 }
 
 /// Check that what is mounted at a descriptor really is the filesystem asked for.

@@ -45,8 +45,37 @@ fn overlay_view(exe: &Path) -> std::result::Result<OwnedFd, Errno> {
     let dir_c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)?;
     let empty_c =
         CString::new(format!("/proc/self/fd/{}", empty.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
-    sys::fsconfig_set_string(ovl.as_fd(), c"lowerdir+", &dir_c)?;
-    sys::fsconfig_set_string(ovl.as_fd(), c"lowerdir+", &empty_c)?;
+    // "lowerdir+" (Linux 6.8) takes any path; older kernels take one
+    // "lowerdir" string, where ':' ',' and '\\' must be escaped.
+    let plus = sys::fsconfig_set_string(ovl.as_fd(), c"lowerdir+", &dir_c)
+        .and_then(|()| sys::fsconfig_set_string(ovl.as_fd(), c"lowerdir+", &empty_c));
+    if plus.is_err() {
+        let ovl2 = sys::fsopen(c"overlay")?;
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace(':', "\\:")
+                .replace(',', "\\,")
+        };
+        let legacy = format!(
+            "{}:{}",
+            esc(&dir.to_string_lossy()),
+            esc(&empty_c.to_string_lossy())
+        );
+        let legacy = CString::new(legacy).map_err(|_| Errno::EINVAL)?;
+        sys::fsconfig_set_string(ovl2.as_fd(), c"lowerdir", &legacy)?;
+        sys::fsconfig_create(ovl2.as_fd())?;
+        let mnt = sys::fsmount(
+            ovl2.as_fd(),
+            sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOSUID,
+        )?;
+        return sys::openat2(
+            mnt.as_fd(),
+            Path::new(name),
+            libc::O_PATH,
+            0,
+            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
+        );
+    }
     sys::fsconfig_create(ovl.as_fd())?;
     let mnt = sys::fsmount(
         ovl.as_fd(),
