@@ -17,6 +17,7 @@ pub mod foreground;
 pub mod hooks;
 pub mod init;
 pub mod logging;
+pub mod lsm;
 pub mod manage;
 pub mod process;
 pub mod seccomp;

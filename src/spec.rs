@@ -140,26 +140,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "is for Windows only",
         ));
     }
-    for (set, on) in [
-        (
-            "process.apparmorProfile",
-            process
-                .apparmor_profile()
-                .as_ref()
-                .is_some_and(|s| !s.is_empty()),
-        ),
-        (
-            "process.selinuxLabel",
-            process
-                .selinux_label()
-                .as_ref()
-                .is_some_and(|s| !s.is_empty()),
-        ),
-    ] {
-        if on {
-            return Err(unsupported(set, "LSMs come with step 9"));
-        }
-    }
+    crate::lsm::Labels::of(process).check()?;
     for (i, l) in process.rlimits().iter().flatten().enumerate() {
         if l.soft() > l.hard() {
             return Err(Error::config(
@@ -324,9 +305,7 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     if linux.personality().is_some() {
         return Err(unsupported("linux.personality", "step 11"));
     }
-    if linux.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
-        return Err(unsupported("linux.mountLabel", "LSMs come with step 9"));
-    }
+    crate::lsm::check_mount_label(linux.mount_label().as_deref())?;
     if linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty()) {
         let new_time = linux
             .namespaces()

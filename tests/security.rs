@@ -10,11 +10,13 @@
 
 mod common;
 
+use common::console::{ConsoleSocket, pty_json};
 use common::*;
 use serde_json::json;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A directory on the host, outside every bundle, removed on drop.
 struct HostDir(PathBuf);
@@ -402,5 +404,254 @@ fn cve_2025_31133_fake_dev_null_never_masks() {
             core_pattern,
             "core_pattern changed ({fake})"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mount targets swapped during set-up
+// ---------------------------------------------------------------------------
+
+/// runc CVE-2024-45310: runc made the missing parts of a bind mount's target
+/// with os.MkdirAll on a host path; a second container sharing a volume
+/// could swap a component for a symlink to a host directory between the
+/// check and the creation, and runc created empty directories and files
+/// there. Here a second container swaps `/shared/sw` between a directory and
+/// a symlink to a host directory (absolute, and `../..` climbing) while
+/// containers whose mounts go through `/shared/sw` are created over and
+/// over (a bounded, best-effort race): the host directory must stay empty.
+#[test]
+fn cve_2024_45310_mount_target_swapped_by_a_second_container() {
+    let host = HostDir::new("45310");
+    let before = snapshot_tree(&host.0);
+    let vol = HostDir::new("45310-vol");
+    let volume = json!({"destination": "/shared", "type": "bind", "source": vol.0, "options": ["rbind", "rw"]});
+    let rt = Runtime::new();
+
+    let mut attacker = Bundle::new();
+    attacker.add_mount(volume.clone());
+    let (abs, climb) = (
+        host.0.display().to_string(),
+        format!("../../../../../../../..{}", host.0.display()),
+    );
+    let swap = format!(
+        "cd /shared; while :; do rm -rf sw; mkdir sw; rm -rf sw; ln -s {abs} sw; \
+         rm -f sw; mkdir sw; rm -rf sw; ln -s {climb} sw; rm -f sw; done"
+    );
+    attacker.set_args(&["/bin/sh", "-c", &swap]);
+    let aid = unique_id("sec-45310-a");
+    let a = rt.create_ok(&aid, &attacker);
+    a.start().assert_success();
+
+    let mut victim = Bundle::new();
+    let src_dir = victim.path().join("src-dir");
+    fs::create_dir(&src_dir).expect("mkdir");
+    let src_file = victim.path().join("src-file");
+    fs::write(&src_file, "x").expect("write");
+    victim.add_mount(volume);
+    for (dest, m) in [
+        (
+            "/shared/sw/d/deeper",
+            json!({"type": "bind", "source": src_dir, "options": ["bind"]}),
+        ),
+        (
+            "/shared/sw/f",
+            json!({"type": "bind", "source": src_file, "options": ["bind"]}),
+        ),
+        ("/shared/sw/t", json!({"type": "tmpfs", "source": "tmpfs"})),
+    ] {
+        let mut m = m;
+        m["destination"] = json!(dest);
+        victim.add_mount(m);
+    }
+    victim.set_args(&["/bin/true"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (mut runs, mut ok) = (0, 0);
+    while runs < 60 && std::time::Instant::now() < deadline {
+        let id = unique_id("sec-45310-v");
+        let before_run = leftovers(&rt, &id, &victim);
+        let out = rt.run(&id, &victim);
+        ok += usize::from(out.success());
+        let left: Vec<String> = leftovers(&rt, &id, &victim)
+            .into_iter()
+            .filter(|l| !before_run.contains(l))
+            .collect();
+        assert!(left.is_empty(), "run {runs} left behind: {left:#?}");
+        assert_host_unchanged(&host.0, &before);
+        runs += 1;
+    }
+    eprintln!("{runs} runs, {ok} set up completely, the others lost the race");
+    assert!(runs >= 5, "only {runs} runs in the time allowed");
+    drop(a);
+    assert_host_unchanged(&host.0, &before);
+}
+
+// ---------------------------------------------------------------------------
+// The runtime's own procfs writes
+// ---------------------------------------------------------------------------
+
+/// CVE-2025-52881: runc's writes to /proc (the AppArmor attr files,
+/// sysctls) could be redirected by a mount placed over the target while
+/// the container was being set up, so that runc wrote its value into
+/// another file (a host file, or /proc/sys/kernel/core_pattern). husk
+/// refuses mounts into /proc from the config, and makes its own writes
+/// through a private procfs instance that nothing mounted in the container
+/// reaches. Here a bind mount over /proc/sys/net/ipv4/ip_forward, from the
+/// config and (as the race would leave it) from a createContainer hook,
+/// points at a host file; `linux.sysctl` sets ip_forward. The host file and
+/// the host's own sysctl must not change.
+#[test]
+fn cve_2025_52881_procfs_writes_are_not_redirected() {
+    let sysctl = "/proc/sys/net/ipv4/ip_forward";
+    let host_value = fs::read_to_string(sysctl).expect("read host sysctl");
+    let want = if host_value.trim() == "1" { "0" } else { "1" };
+    let host = HostDir::new("52881");
+    let decoy = host.0.join("decoy");
+    fs::write(&decoy, "decoy\n").expect("write");
+    let before = snapshot_tree(&host.0);
+
+    // From the config: refused (a mount inside /proc).
+    let mut b = Bundle::new();
+    b.config_mut()["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want});
+    b.add_mount(
+        json!({"destination": sysctl, "type": "bind", "source": decoy, "options": ["bind"]}),
+    );
+    let out = run(&mut b, None);
+    assert_refused(&out, "/proc");
+    assert_host_unchanged(&host.0, &before);
+
+    // From a hook, after husk's own mount checks: the write must still land
+    // in the container's network namespace, not in the file over it.
+    let mut b = Bundle::new();
+    b.config_mut()["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want});
+    let target = format!("{}{sysctl}", b.rootfs().display());
+    b.config_mut()["hooks"] = json!({"createContainer": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!("mount --bind {} {target}", decoy.display())],
+    }]});
+    let out = run(
+        &mut b,
+        Some(
+            "/probe read /proc/sys/net/ipv4/conf/all/forwarding; /probe read /proc/sys/net/ipv4/ip_forward",
+        ),
+    );
+    assert_host_unchanged(&host.0, &before);
+    assert_eq!(
+        fs::read_to_string(sysctl).expect("read"),
+        host_value,
+        "the host's sysctl changed"
+    );
+    if runtime_is_runc() && !out.success() {
+        return;
+    }
+    out.assert_code(0);
+    let l = probe_lines(&out.stdout);
+    // The container's own setting took the value; its /proc shows the hook's file there.
+    assert_eq!(
+        l[0]["content"].as_str().map(str::trim),
+        Some(want),
+        "{}",
+        l[0]
+    );
+    assert_eq!(l[1]["content"], "decoy\n", "{}", l[1]);
+}
+
+// ---------------------------------------------------------------------------
+// The image's own /dev
+// ---------------------------------------------------------------------------
+
+/// With no mount at /dev the image's /dev directory is used as it is, and
+/// its device files may be symlinks to host paths: /dev/null (which masks
+/// paths, and which runc's CVE-2025-31133 fix checks), /dev/console (bound
+/// to the pty, CVE-2025-52565), /dev/tty, /dev/zero, /dev/ptmx. Making the
+/// default devices, masking /proc/timer_list and binding the console must
+/// replace them inside the rootfs and never follow them out: the host files
+/// they point at, absolute or by `../..`, stay as they were, and no mount
+/// appears on the host.
+#[test]
+fn dev_null_and_console_symlinks_without_a_dev_mount() {
+    for relative in [false, true] {
+        let host = decoy_dev(if relative { "devrel" } else { "devabs" });
+        for f in ["console", "tty", "zero", "full", "random", "urandom"] {
+            fs::write(host.0.join(f), "host file, must survive\n").expect("write decoy");
+        }
+        let before = snapshot_tree(&host.0);
+        let mut b = Bundle::new();
+        b.config_mut()["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .retain(|m| m["destination"] != "/dev");
+        b.config_mut()["process"]["terminal"] = json!(true);
+        b.config_mut()["process"]["consoleSize"] = json!({"height": 24, "width": 80});
+        let dev = b.rootfs().join("dev");
+        for d in ["pts", "shm", "mqueue"] {
+            fs::create_dir_all(dev.join(d)).expect("mkdir");
+        }
+        for f in [
+            "null", "console", "tty", "zero", "full", "random", "urandom", "ptmx",
+        ] {
+            let to = if relative {
+                format!("../../../../../../..{}/{f}", host.0.display())
+            } else {
+                format!("{}/{f}", host.0.display())
+            };
+            symlink(to, dev.join(f)).expect("symlink");
+        }
+        b.set_args(&[
+            "/bin/sh",
+            "-c",
+            "/probe stat /dev/null /dev/console; /probe read /proc/timer_list; echo DONE",
+        ]);
+        let rt = Runtime::new();
+        let id = unique_id("sec-dev");
+        let sock = ConsoleSocket::new();
+        let host_mounts = host_mount_table();
+        let out = {
+            let c = rt.create_with(&id, &b, &["--console-socket", sock.path_str()]);
+            if c.create_output.success() {
+                let master = sock
+                    .recv_master(Duration::from_secs(20))
+                    .expect("pty master");
+                c.start().assert_success();
+                let out = master.read_until(|o| o.contains("DONE"), Duration::from_secs(20));
+                let _ = c.wait_status("stopped", Duration::from_secs(20));
+                Some(out.expect("container output"))
+            } else {
+                c.create_output.assert_error();
+                None
+            }
+        };
+        assert_host_unchanged(&host.0, &before);
+        let bundle = b.path().to_string_lossy().into_owned();
+        let new: Vec<String> = new_host_mounts(&host_mounts, &host_mount_table())
+            .into_iter()
+            .filter(|m| m.contains(&bundle) || m.contains(&*host.0.to_string_lossy()))
+            .collect();
+        assert!(new.is_empty(), "host mounts appeared: {new:#?}");
+        let left = leftovers(&rt, &id, &b);
+        assert!(left.is_empty(), "left behind: {left:#?}");
+        eprintln!(
+            "relative={relative}: {}",
+            if out.is_some() { "ran" } else { "refused" }
+        );
+        if let Some(out) = out {
+            let st = out
+                .lines()
+                .find_map(|l| {
+                    l.find('[')
+                        .and_then(|i| serde_json::from_str::<serde_json::Value>(&l[i..]).ok())
+                })
+                .unwrap_or_else(|| panic!("no stat in {out:?}"));
+            assert_eq!(st[0]["type"], "char", "/dev/null: {}", st[0]);
+            assert_eq!(
+                (st[0]["rdev_major"].as_u64(), st[0]["rdev_minor"].as_u64()),
+                (Some(1), Some(3))
+            );
+            assert_eq!(st[1]["type"], "char", "/dev/console: {}", st[1]);
+            let masked = pty_json(&out).unwrap_or_else(|| panic!("no read in {out:?}"));
+            assert_eq!(
+                masked["content"], "",
+                "/proc/timer_list not masked: {masked}"
+            );
+        }
     }
 }

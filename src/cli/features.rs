@@ -23,8 +23,8 @@ pub fn features() -> Value {
                 "knownFlags": crate::seccomp::features::KNOWN_FLAGS,
                 "supportedFlags": crate::seccomp::features::supported_flags(),
             },
-            "apparmor": {"enabled": false},
-            "selinux": {"enabled": false},
+            "apparmor": {"enabled": crate::lsm::apparmor_enabled()},
+            "selinux": {"enabled": crate::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}
         },

@@ -279,13 +279,6 @@ struct ExecArgs {
 }
 
 fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
-    if a.apparmor.as_deref().is_some_and(|s| !s.is_empty())
-        || a.process_label.as_deref().is_some_and(|s| !s.is_empty())
-    {
-        return Err(Error::Msg(
-            "apparmor and SELinux labels are not supported by this husk yet (step 9)".into(),
-        ));
-    }
     let st = root.load(&a.id)?;
     let base = st
         .config
@@ -304,7 +297,7 @@ fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
                     "exec: a command or --process is required".into(),
                 ));
             }
-            crate::exec::process_from_cmdline(
+            let mut p = crate::exec::process_from_cmdline(
                 &base,
                 &crate::exec::CmdlineProcess {
                     args: a.command.clone(),
@@ -316,9 +309,30 @@ fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
                     caps: &a.cap,
                     no_new_privs: a.no_new_privs,
                 },
-            )?
+            )?;
+            // As runc: a flag given (and not empty) replaces the container's value.
+            if let Some(ap) = a.apparmor.filter(|s| !s.is_empty()) {
+                if !crate::lsm::apparmor_enabled() {
+                    return Err(Error::config(
+                        "--apparmor",
+                        "AppArmor is not enabled on this host",
+                    ));
+                }
+                p.set_apparmor_profile(Some(ap));
+            }
+            if let Some(l) = a.process_label.filter(|s| !s.is_empty()) {
+                if !crate::lsm::selinux_enabled() {
+                    return Err(Error::config(
+                        "--process-label",
+                        "SELinux is not enabled on this host",
+                    ));
+                }
+                p.set_selinux_label(Some(l));
+            }
+            p
         }
     };
+    crate::lsm::Labels::of(&process).check()?;
     crate::exec::exec(
         root,
         crate::exec::ExecOpts {

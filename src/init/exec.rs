@@ -1,7 +1,9 @@
 //! The init of `husk exec`: join every namespace of the container through a
 //! pidfd of its init (one setns(2) call, no /proc path that a reused pid
 //! could redirect), fork for the pid namespace, take on the process's
-//! identity and execve. Success is the close-on-exec socket closing.
+//! identity, ask for its AppArmor profile and SELinux label (through a
+//! private procfs opened before joining) and execve. Success is the
+//! close-on-exec socket closing.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -23,6 +25,14 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
     let _ = fcntl(pidfd.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     sys::set_dumpable(false).map_err(|e| Error::call("prctl PR_SET_DUMPABLE", e))?;
     let process = &cfg.process;
+    // A private procfs for the LSM writes, made before joining anything the
+    // container controls (only when there is something to write).
+    let labels = crate::lsm::Labels::of(process);
+    let proc = if labels.is_empty() {
+        None
+    } else {
+        Some(super::procfs::ProcFs::open()?)
+    };
     if let Some(cpus) = process
         .exec_cpu_affinity()
         .as_ref()
@@ -46,6 +56,12 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
     let need_fork = flags
         .intersects(CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
     super::fork_and_report(sock, need_fork)?;
+    // The profile and label for the execve (by the process that will exec),
+    // then the handle is closed: no descriptor of the host's procfs stays
+    // open while the working directory and the program are looked up.
+    if let Some(proc) = proc {
+        labels.apply_on_exec(&proc)?;
+    }
 
     nix::unistd::setsid().map_err(|e| Error::call("setsid", e))?;
     if let Some(fd) = cfg.console_fd {

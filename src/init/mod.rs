@@ -9,7 +9,8 @@
 //! 6. read-only root, read-only and masked paths
 //! 7. rlimits, no_new_privs
 //! 8. capabilities and user switch, working directory (checked inside the root)
-//! 9. find the program; report ready
+//! 9. find the program; AppArmor profile and SELinux label for the execve
+//!    (`lsm`, through the private procfs); report ready
 //! 10. wait for `start` on the exec fifo; close stray fds, reset signals, execve
 //!
 //! The init is single-threaded and nothing runs before these steps.
@@ -143,13 +144,17 @@ fn container_init(
     // Every procfs write from here on goes through a private, verified instance.
     let proc = procfs::ProcFs::open()?;
 
+    let labels = crate::lsm::Labels::of(process);
     if !cfg.no_new_keyring {
         let name = std::ffi::CString::new(format!("_ses.{}", cfg.id))
             .map_err(|_| Error::Msg("bad id".into()))?;
+        // The session keyring carries the process's SELinux label, as runc's.
+        labels.set_keycreate(&proc, true)?;
         match sys::join_session_keyring(&name) {
             Ok(()) | Err(nix::errno::Errno::ENOSYS) => {}
             Err(e) => return Err(Error::call("join session keyring", e)),
         }
+        labels.set_keycreate(&proc, false)?;
     }
 
     // Hooks before pivot_root: the parent runs prestart and createRuntime,
@@ -195,7 +200,7 @@ fn container_init(
             .map_err(|e| Error::call("setdomainname", e).context("domainname"))?;
     }
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
-        sysctl::apply(s)?;
+        sysctl::apply(&proc, s)?;
     }
     rootfs::finalize(spec)?;
     if process.no_new_privileges().unwrap_or(false) {
@@ -215,6 +220,8 @@ fn container_init(
         .map_err(|_| Error::Msg("program path contains a NUL byte".into()))?;
     let c_args = identity::cstrings(&args)?;
     let c_env = identity::cstrings(&env)?;
+    // AppArmor profile and SELinux label for the execve, while create still listens.
+    labels.apply_on_exec(&proc)?;
     sys::cloexec_from(3 + cfg.preserve_fds).map_err(|e| Error::call("close_range", e))?;
     if nnp {
         // As late as possible, but while create still listens.
@@ -247,6 +254,8 @@ fn container_init(
     }
     drop(gate);
     drop(fifo);
+    // No directory of ours stays open while execve resolves the program (CVE-2024-21626).
+    drop(proc);
     let umask = process.user().umask().unwrap_or(0o022);
     nix::sys::stat::umask(Mode::from_bits_truncate(umask));
     sys::reset_signals();

@@ -341,7 +341,12 @@ fn mount_entry(
         };
         let t = resolve_target(root, dest, typ, false, true)?;
         let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
-        let data = o.data_string();
+        let label = cfg
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref());
+        let data = crate::lsm::mount_data(typ, false, &o.data_string(), label);
         let mut flags = o.flags.difference(MsFlags::MS_REMOUNT);
         // tmpcopyup: the directory's old contents stay reachable through this
         // descriptor once the tmpfs covers them; the copy needs a writable tmpfs.

@@ -60,15 +60,19 @@ pub fn check(key: &str, own: &[Ns]) -> Result<(), String> {
     ))
 }
 
-/// Write every sysctl (after /proc is mounted in the container).
-pub fn apply(sysctl: &std::collections::HashMap<String, String>) -> crate::error::Result<()> {
+/// Write every sysctl, through the init's private procfs: nothing mounted
+/// over the container's /proc/sys can redirect the write (CVE-2025-52881);
+/// the values land in the writer's namespaces, which are the container's.
+pub fn apply(
+    proc: &crate::init::procfs::ProcFs,
+    sysctl: &std::collections::HashMap<String, String>,
+) -> crate::error::Result<()> {
     let mut keys: Vec<&String> = sysctl.keys().collect();
     keys.sort();
     for k in keys {
-        let path = format!("/proc/sys/{}", k.replace('.', "/"));
-        std::fs::write(&path, &sysctl[k]).map_err(|e| {
-            crate::error::io_err("write", &path, e).context(format!("linux.sysctl.{k}"))
-        })?;
+        let rel = format!("sys/{}", k.replace('.', "/"));
+        proc.write(&rel, &sysctl[k])
+            .map_err(|e| e.context(format!("linux.sysctl.{k}")))?;
     }
     Ok(())
 }

@@ -45,6 +45,11 @@ pub fn spawn_init(
     let console_hi = console.map(|c| high(c.as_fd())).transpose()?;
     let (sock_raw, fifo_raw) = (sock_hi.as_raw_fd(), fifo_hi.as_raw_fd());
     let console_raw = console_hi.as_ref().map(|c| c.as_raw_fd());
+    // Descriptors the caller left open beyond those passed on: not for the
+    // init (as runc marks them close-on-exec before starting its init): a
+    // directory among them would give a path out of the container while the
+    // init resolves the program and its working directory (CVE-2024-21626).
+    let first_stray = base + 2 + RawFd::from(console_raw.is_some());
     let mut cmd = Command::new(format!("/proc/self/fd/{}", sealed.as_raw_fd()));
     cmd.arg0("husk")
         .arg(INIT_ARG)
@@ -54,7 +59,8 @@ pub fn spawn_init(
         cmd.env("_HUSK_DEBUG", "1");
     }
     // SAFETY: the closure runs in the forked child before execve and calls only
-    // dup2(2), which is async-signal-safe; the descriptors it names are open.
+    // dup2(2), close_range(2), getrlimit(2) and fcntl(2), which are
+    // async-signal-safe; the descriptors it names are open.
     unsafe {
         cmd.pre_exec(move || {
             if libc::dup2(sock_raw, base) < 0 || libc::dup2(fifo_raw, base + 1) < 0 {
@@ -64,6 +70,23 @@ pub fn spawn_init(
                 && libc::dup2(c, base + 2) < 0
             {
                 return Err(std::io::Error::last_os_error());
+            }
+            const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+            let (first, all) = (first_stray as libc::c_uint, libc::c_uint::MAX);
+            if libc::syscall(libc::SYS_close_range, first, all, CLOSE_RANGE_CLOEXEC) != 0 {
+                // Kernels before 5.11: one by one, up to the descriptor limit.
+                let mut lim = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                    lim.rlim_cur.min(1 << 20) as RawFd
+                } else {
+                    1 << 16
+                };
+                for fd in first_stray..top {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
             }
             Ok(())
         });
