@@ -10,11 +10,14 @@
 //!   empty string means "none", as in runc; any other value, `unconfined`
 //!   included, is a profile to apply (runc writes `exec unconfined` too and
 //!   fails where AppArmor is absent).
-//! * Application, in the init and in `exec`, after the user switch and just
-//!   before execve (while `create` still listens for errors): the request is
-//!   written to the calling thread's `attr` files through the verified
-//!   private procfs handle ([`ProcFs`]), so nothing mounted in the container
-//!   can redirect the write (CVE-2025-52881). AppArmor takes
+//! * Application: the request is written to the calling thread's `attr`
+//!   files through a verified private procfs handle ([`ProcFs`]), so nothing
+//!   mounted in the container can redirect the write (CVE-2025-52881). The
+//!   init writes just before execve (after the user switch, while `create`
+//!   still listens for errors); an exec'd process writes right after its fork
+//!   into the container's pid namespace, with a handle opened before it
+//!   joined anything, and closes that handle before its working directory
+//!   and program are looked up. AppArmor takes
 //!   `exec <profile>` in `attr/apparmor/exec` (`attr/exec` on kernels before
 //!   5.8, which have no per-LSM directory); SELinux takes the label in
 //!   `attr/exec`, and in `attr/keycreate` while the session keyring is made.
