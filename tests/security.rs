@@ -655,3 +655,73 @@ fn dev_null_and_console_symlinks_without_a_dev_mount() {
         }
     }
 }
+
+/// A host process holding a mount namespace in which `/proc` is a tmpfs
+/// made by `setup` (a shell snippet): the namespace a hostile container
+/// would offer to a config that joins it. Killed on drop.
+struct HostileMountNs(std::process::Child);
+
+impl HostileMountNs {
+    fn new(setup: &str) -> HostileMountNs {
+        let script =
+            format!("mount -t tmpfs none /proc && {setup} && echo ready && exec sleep 300");
+        let mut child = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
+        assert_eq!(line.trim(), "ready", "the hostile namespace was not set up");
+        HostileMountNs(child)
+    }
+
+    fn ns_path(&self) -> String {
+        format!("/proc/{}/ns/mnt", self.0.id())
+    }
+}
+
+impl Drop for HostileMountNs {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// CVE-2025-52881 through a joined mount namespace: with a mount namespace
+/// joined by path, /proc is whatever that namespace has. The time offsets
+/// were written to /proc/self/timens_offsets there, so a symlink in a fake
+/// /proc sent the runtime's write (as host root) to any host file, or to
+/// /proc/sysrq-trigger ("boottime ..." starts with 'b': reboot). They go
+/// through a private procfs opened before joining: the host file the
+/// symlink names stays as it was.
+#[test]
+fn cve_2025_52881_time_offsets_not_written_through_a_joined_mount_namespace() {
+    if !Path::new("/proc/self/ns/time").exists() {
+        common::skip!("this kernel has no time namespaces");
+    }
+    let host = HostDir::new("52881-timens");
+    let decoy = host.0.join("decoy");
+    fs::write(&decoy, "decoy\n").expect("write");
+    let before = snapshot_tree(&host.0);
+    let hostile = HostileMountNs::new(&format!(
+        "mkdir /proc/self && ln -s {} /proc/self/timens_offsets",
+        decoy.display()
+    ));
+    let mut b = Bundle::new();
+    let nss = b.config_mut()["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces");
+    nss.retain(|n| n["type"] != "mount");
+    nss.push(json!({"type": "mount", "path": hostile.ns_path()}));
+    nss.push(json!({"type": "time"}));
+    b.config_mut()["linux"]["timeOffsets"] = json!({
+        "boottime": {"secs": 1, "nanosecs": 0},
+        "monotonic": {"secs": 1, "nanosecs": 0},
+    });
+    // Whether the rest of the set-up works in that namespace does not matter here.
+    let _ = run(&mut b, None);
+    drop(hostile);
+    assert_host_unchanged(&host.0, &before);
+}

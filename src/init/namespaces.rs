@@ -57,6 +57,13 @@ pub fn enter(spec: &Spec, sock: &mut UnixStream) -> Result<bool> {
     let list = linux
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
+    // Time offsets go through a private procfs opened now, in the runtime's
+    // view: a joined mount namespace may have anything at /proc, such as a
+    // symlink from self/timens_offsets to a host file (CVE-2025-52881).
+    let offsets = linux
+        .and_then(|l| l.time_offsets().as_ref())
+        .filter(|o| !o.is_empty());
+    let proc = offsets.map(|_| super::procfs::ProcFs::open()).transpose()?;
     // Open every path first, as runc does: each resolves in the runtime's
     // mount namespace and with its privileges, before any join changes them.
     let mut joins: Vec<(usize, &LinuxNamespace, OwnedFd)> = Vec::new();
@@ -101,7 +108,7 @@ pub fn enter(spec: &Spec, sock: &mut UnixStream) -> Result<bool> {
             .map_err(|e| Error::call(format!("unshare {new:?}"), e).context("create namespaces"))?;
     }
     if new.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
-        && let Some(offsets) = linux.and_then(|l| l.time_offsets().as_ref())
+        && let (Some(offsets), Some(proc)) = (offsets, &proc)
     {
         let mut text = String::new();
         let mut clocks: Vec<&String> = offsets.keys().collect();
@@ -114,10 +121,8 @@ pub fn enter(spec: &Spec, sock: &mut UnixStream) -> Result<bool> {
                 o.nanosecs().unwrap_or(0)
             ));
         }
-        std::fs::write("/proc/self/timens_offsets", text).map_err(|e| {
-            crate::error::io_err("write", "/proc/self/timens_offsets", e)
-                .context("linux.timeOffsets")
-        })?;
+        proc.write("self/timens_offsets", &text)
+            .map_err(|e| e.context("linux.timeOffsets"))?;
     }
     Ok(fork)
 }
