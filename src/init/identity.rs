@@ -59,7 +59,13 @@ pub fn switch(process: &Process) -> Result<()> {
         .collect();
     // In a user namespace whose setgroups is "deny" (an unprivileged
     // parent's), the groups cannot change: skip, as runc does, unless asked for some.
-    let deny = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    // Read through a private procfs: a mount over the container's /proc must
+    // not be able to make husk skip setgroups.
+    let deny = super::procfs::ProcFs::open()
+        .and_then(|p| p.open_file("self/setgroups", libc::O_RDONLY, false))
+        .ok()
+        .and_then(|fd| std::io::read_to_string(std::fs::File::from(fd)).ok())
+        .is_some_and(|s| s.trim() == "deny");
     if !deny {
         nix::unistd::setgroups(&groups).map_err(|e| Error::call("setgroups", e))?;
     } else if !groups.is_empty() {
