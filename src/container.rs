@@ -305,6 +305,7 @@ fn bootstrap(
 ) -> Result<i32> {
     let pid = init.child.id() as i32;
     cgroups::add_process(cg, pid)?;
+    crate::rdt::apply(&bundle.spec, &o.id, pid)?;
     {
         let linux = bundle.spec.linux().as_ref();
         let spec_rules = linux
@@ -347,6 +348,10 @@ fn bootstrap(
     loop {
         match protocol::recv(&mut init.sock)? {
             Some(protocol::Message::Pid { pid }) => container_pid = Some(pid),
+            Some(protocol::Message::NetDevices) => {
+                crate::netdev::move_all(&bundle.spec, container_pid.unwrap_or(pid))?;
+                protocol::send(&mut init.sock, &protocol::Message::NetDevicesDone)?;
+            }
             Some(protocol::Message::RunHooks) => {
                 let pid = container_pid.unwrap_or(pid);
                 let state = hook_state(bundle, &o.id, "creating", pid);
@@ -723,6 +728,7 @@ fn destroy(root: &Root, st: &State) -> Result<()> {
         cgroups::remove(&st.cgroup)?;
     }
     crate::fault::point("delete:after-cgroup");
+    crate::rdt::remove(st.config.as_deref(), &st.id);
     root.remove(&st.id)?;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let state = saved_hook_state(st, Status::Stopped);

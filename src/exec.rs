@@ -69,6 +69,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must name a program to run"));
     }
+    crate::init::taskattr::check_process(&process, "process")?;
     let terminal = process.terminal().unwrap_or(false);
     match (terminal, &o.console_socket) {
         (true, None) if o.detach => {
@@ -106,8 +107,29 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
     }
     let init_pidfd = st.init_pidfd()?;
     let sealed = process::sealed::open()?;
-    let mut init =
-        process::spawn_init(&sealed, &init_pidfd, console_child.as_ref(), o.preserve_fds)?;
+    // execCPUAffinity.initial: the new process runs there from its first
+    // instruction until it joins the container's cgroup (which resets it). It
+    // inherits this thread's affinity, which gets its own back right after.
+    let initial = process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().clone())
+        .filter(|c| !c.is_empty());
+    let saved = match &initial {
+        Some(cpus) => {
+            let me = nix::unistd::Pid::from_raw(0);
+            let old = nix::sched::sched_getaffinity(me)
+                .map_err(|e| Error::call("sched_getaffinity", e))?;
+            crate::init::exec::set_affinity(cpus, "process.execCPUAffinity.initial")?;
+            Some(old)
+        }
+        None => None,
+    };
+    let spawned = process::spawn_init(&sealed, &init_pidfd, console_child.as_ref(), o.preserve_fds);
+    if let Some(old) = saved {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &old);
+    }
+    let mut init = spawned?;
     drop((sealed, console_child));
     let child = init.child.id() as i32;
     crate::fault::point("exec:after-spawn");
@@ -125,6 +147,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
             None => st.cgroup.clone(),
         };
         cgroups::add_process(&cg, child).map_err(|e| e.context("exec"))?;
+        crate::rdt::add_task(spec, &o.id, child).map_err(|e| e.context("exec"))?;
         let cfg = protocol::ExecConfig {
             id: o.id.clone(),
             process: process.clone(),
@@ -138,6 +161,11 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
                 .and_then(|l| l.seccomp().as_ref())
                 .map(crate::seccomp::compile)
                 .transpose()?,
+            personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
+            memory_policy: spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.memory_policy().clone()),
         };
         protocol::send(&mut init.sock, &protocol::Message::Exec(Box::new(cfg)))?;
         let mut pid = None;
@@ -281,8 +309,18 @@ pub fn process_from_cmdline(base: &Process, c: &CmdlineProcess<'_>) -> Result<Pr
     Ok(p)
 }
 
-/// Fill what a process JSON leaves out from the container's process (capabilities, rlimits).
+/// Fill what a process JSON leaves out from the container's process
+/// (capabilities, rlimits; scheduler, I/O priority and execCPUAffinity as runc).
 pub fn complete_process(mut p: Process, base: &Process) -> Process {
+    if p.scheduler().is_none() {
+        p.set_scheduler(base.scheduler().clone());
+    }
+    if p.io_priority().is_none() {
+        p.set_io_priority(*base.io_priority());
+    }
+    if p.exec_cpu_affinity().is_none() {
+        p.set_exec_cpu_affinity(base.exec_cpu_affinity().clone());
+    }
     if p.capabilities().is_none() {
         p.set_capabilities(base.capabilities().clone());
     }

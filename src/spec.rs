@@ -36,6 +36,7 @@ pub fn parse(data: &[u8]) -> Result<Spec> {
     let mut value: Value =
         serde_json::from_slice(data).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
     drop_unknown_capabilities(&mut value);
+    normalize_extras(&mut value, "/process");
     serde_path_to_error::deserialize::<_, Spec>(value).map_err(|e| {
         let p = e.path().to_string();
         Error::config(p, e.into_inner().to_string())
@@ -49,6 +50,7 @@ pub fn parse_process(data: &[u8]) -> Result<oci_spec::runtime::Process> {
     let mut value: Value =
         serde_json::from_slice(data).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
     drop_unknown_capabilities_at(&mut value, "/capabilities");
+    normalize_extras(&mut value, "");
     serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(value).map_err(|e| {
         let p = e.path().to_string();
         Error::config(format!("process.{p}"), e.into_inner().to_string())
@@ -80,6 +82,54 @@ fn drop_unknown_capabilities_at(v: &mut Value, pointer: &str) {
     }
 }
 
+/// Before the strict parse: oci-spec (0.10) spells two scheduler flags
+/// differently from the runtime spec (`SCHED_FLAG_RESET_ON_FORK`,
+/// `SCHED_FLAG_DL_OVERRUN`), so the spec's names are rewritten to its; and
+/// an empty `linux.memoryPolicy` object means none, as runc reads it.
+fn normalize_extras(v: &mut Value, process: &str) {
+    if let Some(flags) = v
+        .pointer_mut(&format!("{process}/scheduler/flags"))
+        .and_then(Value::as_array_mut)
+    {
+        for f in flags {
+            let alias = f.as_str().and_then(|s| {
+                crate::init::taskattr::SCHED_FLAG_ALIASES
+                    .iter()
+                    .find(|(spec, _)| *spec == s)
+            });
+            if let Some((_, theirs)) = alias {
+                *f = Value::String((*theirs).to_string());
+            }
+        }
+    }
+    if let Some(linux) = v.pointer_mut("/linux").and_then(Value::as_object_mut)
+        && linux
+            .get("memoryPolicy")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.is_empty())
+    {
+        linux.remove("memoryPolicy");
+    }
+}
+
+/// execCPUAffinity applies to `exec` only; its CPU lists must parse.
+pub fn check_exec_cpu_affinity(p: &oci_spec::runtime::Process) -> Result<()> {
+    let Some(a) = p.exec_cpu_affinity() else {
+        return Ok(());
+    };
+    for (k, v) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
+        if let Some(list) = v.as_deref().filter(|l| !l.is_empty())
+            && crate::init::exec::parse_cpus(list).is_none()
+        {
+            return Err(Error::config(
+                format!("process.execCPUAffinity.{k}"),
+                format!("invalid CPU list {list:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
     let root = spec
         .root()
@@ -109,10 +159,6 @@ fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
         ));
     }
     Ok(abs)
-}
-
-fn unsupported(field: &str, step: &str) -> Error {
-    Error::config(field, format!("not supported by this husk yet ({step})"))
 }
 
 /// Check the parts of the config that `create` needs, refusing what is not implemented.
@@ -168,15 +214,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "process.capabilities.ambient: {cap} is not both permitted and inheritable, so it cannot be raised"
         );
     }
-    if process.io_priority().is_some() {
-        return Err(unsupported("process.ioPriority", "step 11"));
-    }
-    if process.scheduler().is_some() {
-        return Err(unsupported("process.scheduler", "step 11"));
-    }
-    if process.exec_cpu_affinity().is_some() {
-        return Err(unsupported("process.execCPUAffinity", "step 8"));
-    }
+    crate::init::taskattr::check_process(process, "process")?;
+    check_exec_cpu_affinity(process)?;
     for (kind, list) in spec.hooks().iter().flat_map(|h| {
         [
             ("prestart", h.prestart()),
@@ -209,12 +248,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 format!("{:?} is not an absolute path", m.destination()),
             ));
         }
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            return Err(unsupported(
-                &format!("mounts[{i}].uidMappings"),
-                "idmapped mounts come with step 11",
-            ));
-        }
+        crate::init::idmap::plan_mount(spec, Path::new("."), i, m)?;
     }
     if spec.solaris().is_some()
         || spec.windows().is_some()
@@ -299,12 +333,10 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     if let Some(s) = linux.seccomp() {
         crate::seccomp::compile(s)?;
     }
-    if linux.intel_rdt().is_some() {
-        return Err(unsupported("linux.intelRdt", "step 11"));
+    if let Some(r) = linux.intel_rdt() {
+        crate::rdt::check(r)?;
     }
-    if linux.personality().is_some() {
-        return Err(unsupported("linux.personality", "step 11"));
-    }
+    crate::init::taskattr::check_linux(linux)?;
     crate::lsm::check_mount_label(linux.mount_label().as_deref())?;
     if linux.time_offsets().as_ref().is_some_and(|o| !o.is_empty()) {
         let new_time = linux
@@ -327,12 +359,7 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             }
         }
     }
-    if linux.memory_policy().is_some() {
-        return Err(unsupported("linux.memoryPolicy", "step 11"));
-    }
-    if linux.net_devices().is_some() {
-        return Err(unsupported("linux.netDevices", "step 11"));
-    }
+    crate::netdev::check(linux, &own)?;
     if let Some(p) = linux.cgroups_path() {
         crate::cgroups::check_path(&p.to_string_lossy())?;
     }

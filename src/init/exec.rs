@@ -33,13 +33,9 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
     } else {
         Some(super::procfs::ProcFs::open()?)
     };
-    if let Some(cpus) = process
-        .exec_cpu_affinity()
-        .as_ref()
-        .and_then(|a| a.initial().clone())
-    {
-        set_affinity(&cpus, "process.execCPUAffinity.initial")?;
-    }
+    // execCPUAffinity.initial was ours from the start (the parent spawned us
+    // with it) and the parent has since moved us into the container's cgroup,
+    // which reset it; "final" comes below, after that move, as the spec says.
     // With the host's privileges, before joining a user namespace (as runc).
     identity::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
     let flags = CloneFlags::from_bits_retain(cfg.ns_flags);
@@ -77,6 +73,8 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
         // Before capabilities are dropped: installing needs CAP_SYS_ADMIN.
         install_seccomp(&cfg)?;
     }
+    // Scheduler, I/O priority, memory policy: while the capabilities last.
+    super::taskattr::apply(process, cfg.memory_policy.as_ref())?;
     identity::switch(process)?;
     let args = process.args().clone().unwrap_or_default();
     let env = identity::environment(process);
@@ -99,6 +97,7 @@ pub fn main(cfg: ExecConfig, sock: &mut UnixStream) -> Result<std::convert::Infa
     nix::sys::stat::umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022),
     ));
+    super::taskattr::set_personality(cfg.personality.as_ref())?;
     sys::reset_signals();
     let e = nix::unistd::execve(&c_prog, &c_args, &c_env)
         .err()
@@ -140,7 +139,8 @@ pub fn parse_cpus(list: &str) -> Option<nix::sched::CpuSet> {
     Some(set)
 }
 
-fn set_affinity(list: &str, field: &str) -> Result<()> {
+/// Set the calling thread's CPU affinity to a CPU list (errors name `field`).
+pub fn set_affinity(list: &str, field: &str) -> Result<()> {
     let set = parse_cpus(list)
         .ok_or_else(|| Error::config(field, format!("invalid CPU list {list:?}")))?;
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)

@@ -2,13 +2,17 @@
 //! the sealed husk. A flat checklist in the security-critical order (runc's):
 //!
 //! 1. read the bootstrap message; become non-dumpable (CVE-2016-9962)
-//! 2. join and create namespaces; fork once for a pid namespace
+//! 2. id-mapped mount trees (`idmap`, with the host's privileges); join and
+//!    create namespaces; fork once for a pid namespace; `create` moves
+//!    linux.netDevices in (`crate::netdev`)
 //! 3. new session, oom_score_adj, session keyring
 //! 4. rootfs: mounts, /dev, pivot_root
 //! 5. hostname, domainname, sysctls
 //! 6. read-only root, read-only and masked paths
 //! 7. rlimits, no_new_privs
-//! 8. capabilities and user switch, working directory (checked inside the root)
+//! 8. scheduler, I/O priority, memory policy (`taskattr`; the personality
+//!    just before ready); capabilities and user switch, working directory
+//!    (checked inside the root)
 //! 9. find the program; AppArmor profile and SELinux label for the execve
 //!    (`lsm`, through the private procfs); report ready
 //! 10. wait for `start` on the exec fifo; close stray fds, reset signals, execve
@@ -20,11 +24,13 @@ pub mod devices;
 pub mod exec;
 pub mod fs;
 pub mod identity;
+pub mod idmap;
 pub mod mountopts;
 pub mod namespaces;
 pub mod procfs;
 pub mod rootfs;
 pub mod sysctl;
+pub mod taskattr;
 
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
@@ -98,9 +104,13 @@ fn run(sock: &mut UnixStream) -> Result<std::convert::Infallible> {
                 .map_err(|e| e.context("process.oomScoreAdj"))?;
         }
     }
+    // Id-mapped mount trees need the host's privileges: made before any namespace.
+    let idmapped = idmap::prepare(&cfg.spec, &cfg.bundle)?;
     let need_fork = namespaces::enter(&cfg.spec, sock)?;
     fork_and_report(sock, need_fork)?;
-    container_init(&cfg, sock, fifo)
+    // linux.netDevices: create moves them into our network namespace now.
+    crate::netdev::request(sock, &cfg.spec)?;
+    container_init(&cfg, sock, fifo, idmapped)
 }
 
 /// Fork once when a new or joined pid or time namespace must take effect;
@@ -133,6 +143,7 @@ fn container_init(
     cfg: &InitConfig,
     sock: &mut UnixStream,
     fifo: OwnedFd,
+    mut idmapped: idmap::Prepared,
 ) -> Result<std::convert::Infallible> {
     let spec = &cfg.spec;
     let process = spec
@@ -167,7 +178,7 @@ fn container_init(
         hooks.start_container(),
     ]);
     let mut hook_state = String::new();
-    rootfs::setup(cfg, &mut || {
+    rootfs::setup(cfg, &mut idmapped, &mut || {
         if !wants_hooks {
             return Ok(());
         }
@@ -211,6 +222,9 @@ fn container_init(
         // Before capabilities are dropped: installing needs CAP_SYS_ADMIN.
         seccomp(cfg, sock)?;
     }
+    // Scheduler, I/O priority, memory policy: while the capabilities last.
+    let linux = spec.linux().as_ref();
+    taskattr::apply(process, linux.and_then(|l| l.memory_policy().as_ref()))?;
     identity::switch(process)?;
 
     let args = process.args().clone().unwrap_or_default();
@@ -227,6 +241,7 @@ fn container_init(
         // As late as possible, but while create still listens.
         seccomp(cfg, sock)?;
     }
+    taskattr::set_personality(linux.and_then(|l| l.personality().as_ref()))?;
     protocol::send(sock, &Message::Ready)?;
     READY_SENT.store(true, std::sync::atomic::Ordering::Relaxed);
 

@@ -32,6 +32,9 @@ pub struct MountOptions {
     pub propagation: Vec<MsFlags>,
     pub rec_attr: RecAttr,
     pub tmpcopyup: bool,
+    /// `idmap` (`Some(false)`) or `ridmap` (`Some(true)`): an id-mapped
+    /// bind mount, see `init::idmap`.
+    pub idmap: Option<bool>,
     /// Options passed to the filesystem (comma-joined).
     pub data: Vec<String>,
 }
@@ -44,6 +47,7 @@ impl Default for MountOptions {
             propagation: Vec::new(),
             rec_attr: RecAttr::default(),
             tmpcopyup: false,
+            idmap: None,
             data: Vec::new(),
         }
     }
@@ -143,6 +147,8 @@ pub fn parse(options: &[String]) -> MountOptions {
             "rstrictatime" => rec(&mut o, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME),
             "rnostrictatime" => rec(&mut o, 0, MOUNT_ATTR__ATIME),
             "tmpcopyup" => o.tmpcopyup = true,
+            "idmap" => o.idmap = Some(false),
+            "ridmap" => o.idmap = Some(true),
             other => o.data.push(other.to_string()),
         }
     }
@@ -160,6 +166,7 @@ pub const KNOWN: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "iversion",
     "lazytime",
     "loud",
@@ -184,6 +191,7 @@ pub const KNOWN: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",

@@ -17,7 +17,9 @@
 //!   O_NOFOLLOW, checked to be 1:3, and that descriptor is what is bound
 //!   (CVE-2025-31133).
 //!
-//! Mount options are parsed in `init::mountopts`. Note for flag arithmetic:
+//! Mount options are parsed in `init::mountopts`. Id-mapped bind mounts
+//! arrive as detached trees made before the namespaces (`init::idmap`)
+//! and are attached with move_mount. Note for flag arithmetic:
 //! use `difference`/`remove`, never `& !`: bitflags' `!` drops the bits nix
 //! does not name (MS_NOSYMFOLLOW).
 
@@ -117,7 +119,11 @@ fn clean(dest: &Path) -> Result<PathBuf> {
 /// Set up the rootfs up to and including pivot_root.
 /// `before_pivot` runs once every mount is in place and before pivot_root:
 /// the moment of the prestart, createRuntime and createContainer hooks.
-pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+pub fn setup(
+    cfg: &InitConfig,
+    idmapped: &mut super::idmap::Prepared,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
     let spec = &cfg.spec;
     let linux = spec.linux().as_ref();
     let prop = linux
@@ -163,7 +169,7 @@ pub fn setup(cfg: &InitConfig, before_pivot: &mut dyn FnMut() -> Result<()>) -> 
         if dest == Path::new("/dev") && (opts.is_bind() || m.typ().as_deref() == Some("bind")) {
             dev_is_bind = true;
         }
-        mount_entry(cfg, root.as_fd(), m, &dest, &opts)
+        mount_entry(cfg, root.as_fd(), m, &dest, &opts, idmapped.take(i))
             .map_err(|e| e.context(format!("mounts[{i}] ({})", dest.display())))?;
     }
     if !dev_is_bind {
@@ -294,6 +300,7 @@ fn mount_entry(
     m: &Mount,
     dest: &Path,
     o: &MountOptions,
+    idmapped: Option<OwnedFd>,
 ) -> Result<()> {
     let typ = m.typ().as_deref().unwrap_or("");
     let bind = o.is_bind() || typ == "bind";
@@ -320,7 +327,12 @@ fn mount_entry(
         if o.flags.contains(MsFlags::MS_REC) {
             flags |= MsFlags::MS_REC;
         }
-        mount_fd(Some(&src), t.fd.as_fd(), None, flags, None, dest)?;
+        match idmapped {
+            // An id-mapped tree, made before the namespaces: attach it.
+            Some(tree) => sys::move_mount(tree.as_fd(), t.fd.as_fd())
+                .map_err(|e| Error::sys("move_mount", dest, e).context("id-mapped mount"))?,
+            None => mount_fd(Some(&src), t.fd.as_fd(), None, flags, None, dest)?,
+        }
         let target = reopen(root, &t.path)?;
         let extra = remount_flags(o);
         if !extra.is_empty() {

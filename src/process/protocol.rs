@@ -9,6 +9,9 @@
 //! | 1b| parent → init       | `IdMapDone`  | the maps are written; the init becomes root in it       |
 //! | 2 | init (stage 1) → parent | `Pid`     | namespaces entered; the pid (host view) of the process  |
 //! |   |                      |              | that will exec (after the fork for a pid namespace)     |
+//! | 2'| container init → parent | `NetDevices` | only with linux.netDevices: move them into |
+//! |   |                      |              | the init's network namespace (see `netdev`)             |
+//! | 2''| parent → container init | `NetDevicesDone` | the devices are there; go on           |
 //! | 2a| container init → parent | `RunHooks` | mounts done, before pivot_root: run prestart and  |
 //! |   |                      |              | createRuntime hooks (only sent when the config has hooks) |
 //! | 2b| parent → container init | `HooksDone` | with the state JSON; the init runs createContainer  |
@@ -67,6 +70,12 @@ pub struct ExecConfig {
     pub preserve_fds: u32,
     /// The container's seccomp filter, compiled in the parent.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// The container's linux.personality, which exec'd processes take too.
+    #[serde(default)]
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
+    /// The container's linux.memoryPolicy, which exec'd processes take too.
+    #[serde(default)]
+    pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
 }
 
 /// A message of the protocol.
@@ -80,6 +89,10 @@ pub enum Message {
     Pid {
         pid: i32,
     },
+    /// init → parent: move linux.netDevices into my network namespace.
+    NetDevices,
+    /// parent → init: the devices are in place.
+    NetDevicesDone,
     RunHooks,
     HooksDone {
         state: String,
