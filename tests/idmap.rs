@@ -203,6 +203,67 @@ fn idmap_option_takes_the_containers_mappings() {
     assert_eq!(owners(&lines[0]), vec![(0, 0), (2, 3)]);
 }
 
+/// A process in a new user namespace with 0 → 100000 (65536), made by the
+/// test; killed on drop.
+struct Userns {
+    child: std::process::Child,
+}
+
+impl Userns {
+    fn new() -> Userns {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new("/bin/sleep");
+        cmd.arg("600");
+        // SAFETY: unshare(2) is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        for f in ["uid_map", "gid_map"] {
+            std::fs::write(format!("/proc/{pid}/{f}"), "0 100000 65536\n").unwrap();
+        }
+        Userns { child }
+    }
+
+    fn path(&self) -> String {
+        format!("/proc/{}/ns/user", self.child.id())
+    }
+}
+
+impl Drop for Userns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn idmap_option_in_a_joined_user_namespace_takes_that_namespace() {
+    let ns = Userns::new();
+    let mut b = Bundle::new();
+    b.config_mut()["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user", "path": ns.path()}));
+    let src = source(&b, "src-1", &[("foo.txt", 0, 0), ("two.txt", 2, 3)]);
+    b.add_mount(bind(&src, "/tmp/mount-1", &["bind", "idmap"]));
+    b.add_mount(bind(&src, "/tmp/bind-1", &["bind"]));
+    let lines = run_probe_script(
+        &mut b,
+        "/probe stat /tmp/mount-1/foo.txt /tmp/mount-1/two.txt /tmp/bind-1/two.txt",
+        &[],
+    );
+    let o = owners(&lines[0]);
+    assert_eq!(&o[..2], &[(0, 0), (2, 3)]);
+    assert_ne!(o[2], (2, 3), "the plain bind is mapped too: {o:?}");
+}
+
 #[test]
 fn ridmap_maps_the_submounts_idmap_only_the_top() {
     let mut b = Bundle::new();
