@@ -64,6 +64,34 @@ impl CapSets {
         }
     }
 
+    /// Leave out, with a warning, every capability this process cannot
+    /// grant (not in its own permitted set, e.g. one the host's bounding set
+    /// lacks): runtime-spec says a runtime SHOULD NOT fail for those.
+    pub fn drop_ungrantable(&mut self) {
+        let Ok(have) = caps::read(None, CapSet::Permitted) else {
+            return;
+        };
+        let mut missing: Vec<String> = Vec::new();
+        for set in [
+            &mut self.bounding,
+            &mut self.effective,
+            &mut self.permitted,
+            &mut self.inheritable,
+            &mut self.ambient,
+        ] {
+            set.retain(|c| {
+                let ok = have.contains(c);
+                if !ok && !missing.contains(&c.to_string()) {
+                    missing.push(c.to_string());
+                }
+                ok
+            });
+        }
+        for m in missing {
+            log::warn!("process.capabilities: {m} is not available to husk here and is left out");
+        }
+    }
+
     /// Drop from the bounding set everything not asked for (needs CAP_SETPCAP: before the uid switch).
     pub fn apply_bounding(&self) -> Result<()> {
         for cap in caps::runtime::thread_all_supported() {

@@ -162,7 +162,34 @@ fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
 }
 
 /// Check the parts of the config that `create` needs, refusing what is not implemented.
+/// `ociVersion` must be SemVer with a major version husk implements (1).
+fn check_oci_version(v: &str) -> Result<()> {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric {
+        return Err(Error::config(
+            "ociVersion",
+            format!("{v:?} is not a SemVer version"),
+        ));
+    }
+    if parts[0] != "1" {
+        return Err(Error::config(
+            "ociVersion",
+            format!(
+                "{v:?} is not supported: husk implements runtime-spec 1.x (up to {})",
+                crate::cli::SPEC_VERSION
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn validate(spec: &Spec) -> Result<()> {
+    check_oci_version(spec.version())?;
     let process = spec
         .process()
         .as_ref()
@@ -241,11 +268,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
+    // runtime-spec 1.2: a relative destination is relative to "/" (as runc).
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        if !m.destination().is_absolute() {
+        if m.destination().as_os_str().is_empty() {
             return Err(Error::config(
                 format!("mounts[{i}].destination"),
-                format!("{:?} is not an absolute path", m.destination()),
+                "must not be empty",
             ));
         }
         crate::init::idmap::plan_mount(spec, Path::new("."), i, m)?;
@@ -363,11 +391,12 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     if let Some(p) = linux.cgroups_path() {
         crate::cgroups::check_path(&p.to_string_lossy())?;
     }
+    // runtime-spec: a device "MAY be anywhere in the container filesystem".
     for (i, d) in linux.devices().iter().flatten().enumerate() {
-        if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+        if !d.path().is_absolute() {
             return Err(Error::config(
                 format!("linux.devices[{i}].path"),
-                format!("{:?} must be an absolute path under /dev", d.path()),
+                format!("{:?} must be an absolute path", d.path()),
             ));
         }
     }

@@ -46,7 +46,8 @@ pub fn switch(process: &Process) -> Result<()> {
         Err(Errno::EACCES | Errno::EPERM) => false,
         Err(e) => return Err(Error::sys("chdir", cwd, e).context("process.cwd")),
     };
-    let caps = CapSets::new(process.capabilities().as_ref());
+    let mut caps = CapSets::new(process.capabilities().as_ref());
+    caps.drop_ungrantable();
     caps.apply_bounding()?;
     crate::sys::set_keepcaps(true).map_err(|e| Error::call("prctl PR_SET_KEEPCAPS", e))?;
     let u = process.user();
