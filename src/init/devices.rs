@@ -39,6 +39,8 @@ struct Node<'a> {
     perm: u32,
     uid: u32,
     gid: u32,
+    /// A configured device (linux.devices): an existing mismatch is an error.
+    strict: bool,
 }
 
 /// Make one device node inside the rootfs with its mode and owner (the init
@@ -52,6 +54,7 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
         perm,
         uid,
         gid,
+        ..
     } = *n;
     let (parent, name) = fs::split(path)?;
     let dir = fs::mkdir_all(root, &parent, 0o755)?;
@@ -63,6 +66,21 @@ fn make_node(root: BorrowedFd<'_>, n: &Node<'_>) -> Result<()> {
         Mode::empty(),
     )
     .map_err(|e| Error::sys("open", &parent, e))?;
+    // runtime-spec: a file already at a configured device's path that is not
+    // that device is an error. (A default device replaces what the image had.)
+    if n.strict
+        && let Ok(st) =
+            nix::sys::stat::fstatat(&dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+    {
+        let same_numbers =
+            kind == SFlag::S_IFIFO || st.st_rdev == libc::makedev(major as u32, minor as u32);
+        if st.st_mode & libc::S_IFMT != kind.bits() || !same_numbers {
+            return Err(Error::Msg(format!(
+                "{} already exists and is not the requested device",
+                path.display()
+            )));
+        }
+    }
     // A file already there (from the image) is replaced, but never followed.
     match nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
         Ok(()) | Err(Errno::ENOENT) => {}
@@ -146,6 +164,7 @@ pub fn create_default(root: BorrowedFd<'_>) -> Result<()> {
                 perm: 0o666,
                 uid: 0,
                 gid: 0,
+                strict: false,
             },
         )?;
     }
@@ -197,6 +216,7 @@ pub fn create_config(root: BorrowedFd<'_>, devices: &[LinuxDevice]) -> Result<()
             perm: d.file_mode().unwrap_or(0o666) & 0o7777,
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
+            strict: true,
         };
         make_node(root, &node).map_err(|e| e.context(format!("linux.devices[{i}]")))?;
     }
