@@ -32,17 +32,18 @@ def measure(argv, **kw):
 
     Through a tiny static spawner (hack/bench-tools/spawn.c), so that the
     peak RSS is the command's and not the forked Python interpreter's."""
+    result = os.path.join(tempfile.gettempdir(), f"husk-bench-result-{os.getpid()}")
     t0 = time.perf_counter()
-    p = subprocess.run([SPAWN, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, **kw)
+    # No pipes: a container keeps the stdio of create open after husk exits.
+    subprocess.run([SPAWN, result, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, **kw)
     wall = time.perf_counter() - t0
-    err = p.stderr.decode(errors="replace")
-    last = [l for l in err.splitlines() if l.startswith("HUSK-BENCH ")]
-    if not last:
-        raise RuntimeError(f"{' '.join(argv)}: spawner failed: {err.strip()}")
-    code, rss, cpu_us = (int(x) for x in last[-1].split()[1:4])
+    with open(result) as f:
+        last = f.read().split()
+    os.unlink(result)
+    code, rss, cpu_us = (int(x) for x in last[1:4])
     if code != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({code}): {err.strip()}")
+        raise RuntimeError(f"{' '.join(argv)} failed ({code})")
     return wall, cpu_us / 1e6, rss
 
 
@@ -58,7 +59,7 @@ class Runtime:
 
     def new_id(self):
         self.n += 1
-        return f"b{self.n}"
+        return f"b{os.getpid()}-{self.n}"
 
     def version(self):
         out = subprocess.run([self.path, "--version"], capture_output=True, text=True)

@@ -9,17 +9,21 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
 use crate::error::{Error, Result};
 
+/// The capabilities the running kernel supports, probed once per process
+/// (each probe is a prctl per capability).
+fn supported() -> &'static CapsHashSet {
+    static SUPPORTED: std::sync::OnceLock<CapsHashSet> = std::sync::OnceLock::new();
+    SUPPORTED.get_or_init(caps::runtime::thread_all_supported)
+}
+
 /// Whether a `CAP_*` name is known to husk and supported by the running kernel.
 pub fn known(name: &str) -> bool {
-    Capability::from_str(name).is_ok_and(|c| caps::runtime::thread_all_supported().contains(&c))
+    Capability::from_str(name).is_ok_and(|c| supported().contains(&c))
 }
 
 /// Every capability name the running kernel supports, sorted (for `features`).
 pub fn supported_names() -> Vec<String> {
-    let mut v: Vec<String> = caps::runtime::thread_all_supported()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let mut v: Vec<String> = supported().iter().map(|c| c.to_string()).collect();
     v.sort();
     v
 }
@@ -94,7 +98,7 @@ impl CapSets {
 
     /// Drop from the bounding set everything not asked for (needs CAP_SETPCAP: before the uid switch).
     pub fn apply_bounding(&self) -> Result<()> {
-        for cap in caps::runtime::thread_all_supported() {
+        for cap in supported().iter().copied() {
             if !self.bounding.contains(&cap) {
                 caps::drop(None, CapSet::Bounding, cap)
                     .map_err(|e| Error::Msg(format!("drop {cap} from the bounding set: {e}")))?;
