@@ -234,7 +234,20 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         _ => (None, None),
     };
     let sealed = process::sealed::open()?;
-    let mut init = process::spawn_init(&sealed, &fifo, console_child.as_ref(), passthrough)?;
+    // On a pure v2 host the init is born in its cgroup (clone3 + CLONE_INTO_CGROUP).
+    let pure_v2 =
+        cg.dirs.len() == 1 && cgroups::hierarchies().is_ok_and(|h| cgroups::is_pure_v2(&h));
+    let mut init = if pure_v2 {
+        process::spawn_init_into(
+            &sealed,
+            &fifo,
+            console_child.as_ref(),
+            passthrough,
+            &cg.dirs[0],
+        )?
+    } else {
+        process::spawn_init(&sealed, &fifo, console_child.as_ref(), passthrough)?
+    };
     drop(console_child);
     drop(sealed);
     undo.pid = Some(init.child.id() as i32);
@@ -304,7 +317,9 @@ fn bootstrap(
     cg_path: &str,
 ) -> Result<i32> {
     let pid = init.child.id() as i32;
-    cgroups::add_process(cg, pid)?;
+    if !init.in_cgroup {
+        cgroups::add_process(cg, pid)?;
+    }
     crate::rdt::apply(&bundle.spec, &o.id, pid)?;
     {
         let linux = bundle.spec.linux().as_ref();

@@ -416,3 +416,73 @@ pub fn dup_above(fd: BorrowedFd<'_>, min: RawFd) -> Result<OwnedFd, Errno> {
     let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
     fd_result(ret as libc::c_long)
 }
+
+/// clone3(2) with CLONE_INTO_CGROUP: like fork, the child born in the cgroup
+/// of `cgroup`. `Ok(None)` in the child.
+pub fn clone3_into_cgroup(cgroup: BorrowedFd<'_>) -> Result<Option<i32>, Errno> {
+    #[repr(C)]
+    #[derive(Default)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..Default::default()
+    };
+    // SAFETY: fork-like clone3 (no stack, no CLONE_VM): the child gets a copy
+    // of this single-threaded process; `args` is valid for the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match ret {
+        r if r < 0 => Err(Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some(pid as i32)),
+    }
+}
+
+/// In the child of `clone3_into_cgroup`: put the init's descriptors in
+/// place, mark the rest close-on-exec, clear the signal mask and execveat the
+/// sealed binary. Never returns (exit 127 on failure).
+pub fn exec_init_child(
+    sealed: BorrowedFd<'_>,
+    moves: &[Option<(RawFd, RawFd)>],
+    first_stray: RawFd,
+    argv: &[CString],
+    envp: &[CString],
+) -> ! {
+    for (from, to) in moves.iter().flatten() {
+        // SAFETY: dup2 on descriptors this process owns.
+        if unsafe { libc::dup2(*from, *to) } < 0 {
+            // SAFETY: _exit is always safe to call.
+            unsafe { libc::_exit(127) };
+        }
+    }
+    let _ = cloexec_from(first_stray as u32);
+    // SAFETY: an empty, initialised set is passed by pointer for the call only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+    let _ = nix::unistd::execveat(sealed, c"", argv, envp, nix::fcntl::AtFlags::AT_EMPTY_PATH);
+    // SAFETY: _exit is always safe to call.
+    unsafe { libc::_exit(127) }
+}
