@@ -655,7 +655,7 @@ pub fn list(root: &Root) -> Result<Vec<Value>> {
     Ok(root
         .ids()?
         .iter()
-        .filter_map(|id| root.load(id).ok())
+        .filter_map(|id| root.load_brief(id).ok())
         .map(|st| state_value(root, &st))
         .collect())
 }

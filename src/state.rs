@@ -208,6 +208,61 @@ impl Root {
         Ok(st)
     }
 
+    /// Load a container's state without its config, resources and hooks
+    /// (what `list` needs: the big parts are skipped, not built).
+    pub fn load_brief(&self, id: &str) -> Result<State> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Brief {
+            version: u32,
+            id: String,
+            oci_version: String,
+            init_pid: i32,
+            init_start: u64,
+            bundle: PathBuf,
+            rootfs: PathBuf,
+            created: String,
+            owner: String,
+            #[serde(default)]
+            annotations: BTreeMap<String, String>,
+            #[serde(default)]
+            cgroup: CgroupState,
+        }
+        validate_id(id)?;
+        let path = self.dir(id).join(STATE_FILE);
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist),
+            Err(e) => return Err(io_err("read", &path, e)),
+        };
+        let b: Brief = serde_json::from_slice(&data)
+            .map_err(|e| Error::Msg(format!("parse {}: {e}", path.display())))?;
+        if b.version > STATE_VERSION {
+            return Err(Error::Msg(format!(
+                "{}: state version {} is newer than this husk understands ({STATE_VERSION})",
+                path.display(),
+                b.version
+            )));
+        }
+        Ok(State {
+            version: b.version,
+            id: b.id,
+            oci_version: b.oci_version,
+            init_pid: b.init_pid,
+            init_start: b.init_start,
+            bundle: b.bundle,
+            rootfs: b.rootfs,
+            created: b.created,
+            owner: b.owner,
+            annotations: b.annotations,
+            cgroup: b.cgroup,
+            config: None,
+            resources: None,
+            hooks: None,
+            notify_socket: None,
+        })
+    }
+
     /// Write a container's state atomically (temporary file, fsync, rename).
     pub fn save(&self, st: &State) -> Result<()> {
         let dir = self.dir(&st.id);
@@ -341,6 +396,43 @@ mod tests {
         assert_eq!(
             Status::Stopped.can_kill().unwrap_err().to_string(),
             "container not running"
+        );
+    }
+
+    #[test]
+    fn brief_load_matches_the_full_one() {
+        let dir = std::env::temp_dir().join(format!("husk-state-{}", std::process::id()));
+        let root = Root::new(&dir);
+        root.create_dir("c1").unwrap();
+        let st = State {
+            version: STATE_VERSION,
+            id: "c1".into(),
+            oci_version: "1.2.0".into(),
+            init_pid: 42,
+            init_start: 7,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: "t".into(),
+            owner: String::new(),
+            annotations: [("k".to_string(), "v".to_string())].into_iter().collect(),
+            cgroup: CgroupState {
+                path: "/husk/c1".into(),
+                dirs: vec!["/x".into()],
+                owned: true,
+            },
+            config: Some(Box::default()),
+            resources: None,
+            hooks: None,
+            notify_socket: None,
+        };
+        root.save(&st).unwrap();
+        let b = root.load_brief("c1").unwrap();
+        let full = root.load("c1").unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(b.config.is_none() && full.config.is_some());
+        assert_eq!(
+            (b.init_pid, b.init_start, b.annotations, b.cgroup),
+            (42, 7, st.annotations.clone(), st.cgroup.clone())
         );
     }
 
