@@ -189,6 +189,16 @@ impl Root {
 
     /// Load a container's state.
     pub fn load(&self, id: &str) -> Result<State> {
+        let st: State = self.read_state(id, |s: &State| s.version)?;
+        Ok(st)
+    }
+
+    /// Read and parse a container's state.json as `T`, refusing a newer format.
+    fn read_state<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        version: impl Fn(&T) -> u32,
+    ) -> Result<T> {
         validate_id(id)?;
         let path = self.dir(id).join(STATE_FILE);
         let data = match fs::read(&path) {
@@ -196,16 +206,16 @@ impl Root {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist),
             Err(e) => return Err(io_err("read", &path, e)),
         };
-        let st: State = serde_json::from_slice(&data)
+        let v: T = serde_json::from_slice(&data)
             .map_err(|e| Error::Msg(format!("parse {}: {e}", path.display())))?;
-        if st.version > STATE_VERSION {
+        if version(&v) > STATE_VERSION {
             return Err(Error::Msg(format!(
                 "{}: state version {} is newer than this husk understands ({STATE_VERSION})",
                 path.display(),
-                st.version
+                version(&v)
             )));
         }
-        Ok(st)
+        Ok(v)
     }
 
     /// Load a container's state without its config, resources and hooks
@@ -228,22 +238,7 @@ impl Root {
             #[serde(default)]
             cgroup: CgroupState,
         }
-        validate_id(id)?;
-        let path = self.dir(id).join(STATE_FILE);
-        let data = match fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist),
-            Err(e) => return Err(io_err("read", &path, e)),
-        };
-        let b: Brief = serde_json::from_slice(&data)
-            .map_err(|e| Error::Msg(format!("parse {}: {e}", path.display())))?;
-        if b.version > STATE_VERSION {
-            return Err(Error::Msg(format!(
-                "{}: state version {} is newer than this husk understands ({STATE_VERSION})",
-                path.display(),
-                b.version
-            )));
-        }
+        let b: Brief = self.read_state(id, |b: &Brief| b.version)?;
         Ok(State {
             version: b.version,
             id: b.id,

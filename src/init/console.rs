@@ -17,34 +17,19 @@ use crate::{sys, tty};
 
 /// Set up the terminal; `sock` is the console socket. Runs after pivot_root.
 pub fn setup(sock: OwnedFd, process: &Process) -> Result<()> {
-    let pty = tty::open_pty()?;
-    if let Some(size) = process.console_size() {
-        tty::set_winsize(
-            pty.master.as_fd(),
-            size.height() as u16,
-            size.width() as u16,
-        )?;
-    }
-    mount_console(&pty.slave)?;
-    tty::send_fd(sock.as_fd(), pty.master.as_fd(), &pty.name)?;
-    drop(pty.master);
-    drop(sock);
-    let u = process.user();
-    // The process's own user owns its terminal, as with a login.
-    nix::unistd::fchown(&pty.slave, Some(u.uid().into()), Some(u.gid().into()))
-        .map_err(|e| Error::sys("chown", &pty.name, e))?;
-    for target in 0..=2 {
-        // SAFETY: dup2 onto the standard descriptors, which this process owns.
-        if unsafe { libc::dup2(pty.slave.as_raw_fd(), target) } < 0 {
-            return Err(Error::call("dup2 pty onto stdio", Errno::last()));
-        }
-    }
-    tty::set_ctty(std::io::stdin().as_fd())
+    attach(sock, process, true)
 }
 
 /// The terminal of an `exec`'d process: a pty like the init's, without
 /// touching /dev/console (that belongs to the container's init).
 pub fn setup_exec(sock: OwnedFd, process: &Process) -> Result<()> {
+    attach(sock, process, false)
+}
+
+/// Make a pty, size it, optionally bind it at /dev/console, hand the master
+/// to the console socket, and make the slave this process's stdio and
+/// controlling terminal, owned by the process's user (as with a login).
+fn attach(sock: OwnedFd, process: &Process, console: bool) -> Result<()> {
     let pty = tty::open_pty()?;
     if let Some(size) = process.console_size() {
         tty::set_winsize(
@@ -52,6 +37,9 @@ pub fn setup_exec(sock: OwnedFd, process: &Process) -> Result<()> {
             size.height() as u16,
             size.width() as u16,
         )?;
+    }
+    if console {
+        mount_console(&pty.slave)?;
     }
     tty::send_fd(sock.as_fd(), pty.master.as_fd(), &pty.name)?;
     drop(pty.master);
