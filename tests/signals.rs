@@ -337,17 +337,21 @@ fn delete_of_a_stopped_init_kills_its_orphans() {
 /// A pre_exec hook placing `fds[i]` at 3+i without close-on-exec.
 fn pass_fds(fds: Vec<i32>) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
     move || {
-        for (i, &fd) in fds.iter().enumerate() {
+        // First move every source above the targets, so that no dup2 below
+        // clobbers a source that happens to sit at 3, 4, ...
+        let mut high = Vec::with_capacity(fds.len());
+        for &fd in &fds {
+            // SAFETY: fcntl on a descriptor this process owns.
+            let h = unsafe { libc::fcntl(fd, libc::F_DUPFD, 100) };
+            if h < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            high.push(h);
+        }
+        for (i, &fd) in high.iter().enumerate() {
             let to = 3 + i as i32;
-            // SAFETY: dup2/fcntl on descriptors this process owns.
-            let r = unsafe {
-                if fd == to {
-                    libc::fcntl(fd, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(fd, to)
-                }
-            };
-            if r < 0 {
+            // SAFETY: dup2 on descriptors this process owns.
+            if unsafe { libc::dup2(fd, to) } < 0 {
                 return Err(std::io::Error::last_os_error());
             }
         }
