@@ -8,7 +8,9 @@ mod common;
 
 use common::*;
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -150,19 +152,44 @@ fn many_verbs_on_one_id_at_once() {
     assert_clean(&rt, &id, &b);
 }
 
+/// Counts a finished thread when dropped, by a panic too (so that the
+/// watcher of the storm below always ends).
+struct Finished<'a>(&'a AtomicUsize);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Step 10: many ids at once. Every thread creates a real container, checks
+/// its state and force-deletes it, all threads released together; meanwhile
+/// `list` reads every state.json as it is being written and removed. No
+/// state.json is ever seen half-written, and nothing is left on the host.
 #[test]
 fn parallel_creates_and_deletes_on_many_ids() {
+    const IDS: usize = 100;
+    let t0 = Instant::now();
     let rt = Runtime::new();
-    let bundles: Vec<(String, Bundle)> = (0..24)
-        .map(|_| (unique_id("rel-storm2"), sleeper()))
+    // A bundle each, on one read-only rootfs: 100 copies of the template
+    // took from 2 s to 50 s, as other work loaded the disk.
+    let base = sleeper();
+    let bundles: Vec<(String, Bundle)> = (0..IDS)
+        .map(|_| {
+            let b = Bundle::sharing_rootfs(base.config().clone(), &base.rootfs());
+            (unique_id("rel-storm2"), b)
+        })
         .collect();
-    for (_, b) in &bundles {
-        b.sync_config();
-    }
+    let setup = t0.elapsed();
+    let go = Barrier::new(IDS + 1);
+    let done = AtomicUsize::new(0);
+    let t1 = Instant::now();
     std::thread::scope(|s| {
         for (id, b) in &bundles {
-            let rt = &rt;
+            let (rt, go, done) = (&rt, &go, &done);
             s.spawn(move || {
+                go.wait();
+                let _finished = Finished(done);
                 let mut cmd = rt.cmd();
                 cmd.args(["create", "--bundle", b.path().to_str().unwrap(), id])
                     .stdin(Stdio::null());
@@ -170,16 +197,57 @@ fn parallel_creates_and_deletes_on_many_ids() {
                     cmd,
                     &b.path().join("create.stdout"),
                     &b.path().join("create.stderr"),
-                    WAIT,
+                    command_timeout(),
                 )
                 .assert_success();
+                let st = rt.state(id).unwrap_or_else(|e| panic!("state {id}: {e}"));
+                assert_eq!(st["id"], id.as_str(), "{st}");
+                assert_eq!(st["status"], "created", "{st}");
                 rt.delete_force(id).assert_success();
             });
         }
+        // While the storm runs, every state.json there is must parse whole
+        // (husk skips unreadable ones in `list`, so they are read here too),
+        // and `list` must never fail on containers coming and going.
+        let (rt, go, done) = (&rt, &go, &done);
+        s.spawn(move || {
+            go.wait();
+            let (mut rounds, mut files) = (0, 0);
+            while done.load(Ordering::SeqCst) < IDS {
+                for id in rt.root_entries() {
+                    let f = rt.state_dir(&id).join("state.json");
+                    let Ok(text) = std::fs::read(&f) else {
+                        continue;
+                    };
+                    let v: serde_json::Value = serde_json::from_slice(&text)
+                        .unwrap_or_else(|e| panic!("{} is not whole ({e}): {text:?}", f.display()));
+                    assert_eq!(v["id"], id.as_str(), "{}", f.display());
+                    files += 1;
+                }
+                let v = rt.list_json().unwrap_or_else(|e| panic!("list: {e}"));
+                for c in v.as_array().into_iter().flatten() {
+                    assert!(
+                        c["id"]
+                            .as_str()
+                            .is_some_and(|i| i.starts_with("rel-storm2-")),
+                        "list: {c}"
+                    );
+                }
+                rounds += 1;
+            }
+            eprintln!("{rounds} rounds of list and {files} state.json files read during the storm");
+        });
     });
+    let storm = t1.elapsed();
+    let t2 = Instant::now();
     for (id, b) in &bundles {
         assert_clean(&rt, id, b);
     }
+    // No process lives in, and nothing is mounted on, the shared rootfs.
+    assert_clean(&rt, "", &base);
+    assert_eq!(rt.root_entries(), Vec::<String>::new());
+    let checks = t2.elapsed();
+    eprintln!("{IDS} ids: bundles {setup:?}, creates+deletes {storm:?}, leak checks {checks:?}");
 }
 
 #[test]

@@ -238,20 +238,40 @@ impl Bundle {
 
     pub fn with_config(config: Value) -> Bundle {
         let template = rootfs_template();
-        let dir = mkdtemp("/tmp/husk-test-");
+        let b = Bundle::empty(config);
+        let mut cp = Command::new("cp");
+        cp.arg("-a").arg(&template).arg(b.rootfs());
+        run_command(cp, Duration::from_secs(120)).assert_success();
+        b.write_config()
+            .unwrap_or_else(|e| panic!("write config.json: {e}"));
+        b
+    }
+
+    /// A bundle without a rootfs of its own: its config (`config` with
+    /// `root` replaced) uses `rootfs`, an absolute path such as another
+    /// bundle's [`rootfs`](Self::rootfs), read-only. For tests that need many
+    /// containers but not many copies of the template (a copy is hundreds of
+    /// file creations, slow when other work loads the disk). Its own
+    /// [`rootfs`](Self::rootfs) does not exist.
+    pub fn sharing_rootfs(mut config: Value, rootfs: &Path) -> Bundle {
+        assert!(rootfs.is_absolute(), "{}", rootfs.display());
+        config["root"] = json!({ "path": rootfs, "readonly": true });
+        let b = Bundle::empty(config);
+        b.write_config()
+            .unwrap_or_else(|e| panic!("write config.json: {e}"));
+        b
+    }
+
+    /// A fresh bundle directory with nothing in it yet.
+    fn empty(config: Value) -> Bundle {
         let b = Bundle {
-            dir,
+            dir: mkdtemp("/tmp/husk-test-"),
             config,
             managed: true,
         };
         // mkdtemp makes 0700; let non-root container users traverse it.
         fs::set_permissions(&b.dir, fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("chmod {}: {e}", b.dir.display()));
-        let mut cp = Command::new("cp");
-        cp.arg("-a").arg(&template).arg(b.rootfs());
-        run_command(cp, Duration::from_secs(120)).assert_success();
-        b.write_config()
-            .unwrap_or_else(|e| panic!("write config.json: {e}"));
         b
     }
 
