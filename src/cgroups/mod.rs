@@ -4,6 +4,7 @@
 
 pub mod bpf;
 pub mod devices;
+pub mod plan;
 pub mod stats;
 pub mod v1;
 pub mod v2;

@@ -4,31 +4,8 @@
 
 use oci_spec::runtime::LinuxResources;
 
+use super::plan::{Plan, Write, hugepage_size, rdma_lines, w};
 use crate::error::{Error, Result};
-
-/// One write to a cgroup file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Write {
-    /// The v1 controller, or "unified" for a file of the cgroup2 tree of a hybrid host.
-    pub controller: &'static str,
-    pub file: String,
-    pub value: String,
-}
-
-fn w(controller: &'static str, file: &str, value: impl ToString) -> Write {
-    Write {
-        controller,
-        file: file.to_string(),
-        value: value.to_string(),
-    }
-}
-
-/// The plan for a set of resources: writes, and warnings for what runc also ignores.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub writes: Vec<Write>,
-    pub warnings: Vec<String>,
-}
 
 /// Translate resources into v1 writes (device rules are handled by `devices`).
 pub fn plan(r: &LinuxResources) -> Result<Plan> {
@@ -163,13 +140,7 @@ pub fn plan(r: &LinuxResources) -> Result<Plan> {
         }
     }
     for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
-        let size = h.page_size();
-        if size.is_empty() || !size.ends_with('B') {
-            return Err(Error::config(
-                format!("linux.resources.hugepageLimits[{i}].pageSize"),
-                format!("{size:?} is not a page size like \"2MB\""),
-            ));
-        }
+        let size = hugepage_size(i, h.page_size())?;
         p.writes.push(w(
             "hugetlb",
             &format!("hugetlb.{size}.limit_in_bytes"),
@@ -189,17 +160,8 @@ pub fn plan(r: &LinuxResources) -> Result<Plan> {
         }
     }
     if let Some(rdma) = r.rdma() {
-        let mut devs: Vec<_> = rdma.iter().collect();
-        devs.sort_by(|a, b| a.0.cmp(b.0));
-        for (dev, l) in devs {
-            let mut parts = vec![dev.clone()];
-            if let Some(h) = l.hca_handles() {
-                parts.push(format!("hca_handle={h}"));
-            }
-            if let Some(o) = l.hca_objects() {
-                parts.push(format!("hca_object={o}"));
-            }
-            p.writes.push(w("rdma", "rdma.max", parts.join(" ")));
+        for line in rdma_lines(rdma) {
+            p.writes.push(w("rdma", "rdma.max", line));
         }
     }
     if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {

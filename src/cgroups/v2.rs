@@ -5,16 +5,8 @@
 
 use oci_spec::runtime::LinuxResources;
 
-use super::v1::{Plan, Write};
+use super::plan::{Plan, hugepage_size, rdma_lines, w};
 use crate::error::{Error, Result};
-
-fn w(controller: &'static str, file: &str, value: impl ToString) -> Write {
-    Write {
-        controller,
-        file: file.to_string(),
-        value: value.to_string(),
-    }
-}
 
 /// cpu.shares (2..262144) to cpu.weight (1..10000), runc's formula.
 pub fn shares_to_weight(shares: u64) -> u64 {
@@ -169,13 +161,7 @@ pub fn plan(r: &LinuxResources) -> Result<Plan> {
         }
     }
     for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
-        let size = h.page_size();
-        if size.is_empty() || !size.ends_with('B') {
-            return Err(Error::config(
-                format!("linux.resources.hugepageLimits[{i}].pageSize"),
-                format!("{size:?} is not a page size like \"2MB\""),
-            ));
-        }
+        let size = hugepage_size(i, h.page_size())?;
         p.writes.push(w(
             "hugetlb",
             &format!("hugetlb.{size}.max"),
@@ -187,17 +173,8 @@ pub fn plan(r: &LinuxResources) -> Result<Plan> {
             .push("linux.resources.network has no cgroup v2 controller and is ignored".into());
     }
     if let Some(rdma) = r.rdma() {
-        let mut devs: Vec<_> = rdma.iter().collect();
-        devs.sort_by(|a, b| a.0.cmp(b.0));
-        for (dev, l) in devs {
-            let mut parts = vec![dev.clone()];
-            if let Some(h) = l.hca_handles() {
-                parts.push(format!("hca_handle={h}"));
-            }
-            if let Some(o) = l.hca_objects() {
-                parts.push(format!("hca_object={o}"));
-            }
-            p.writes.push(w("rdma", "rdma.max", parts.join(" ")));
+        for line in rdma_lines(rdma) {
+            p.writes.push(w("rdma", "rdma.max", line));
         }
     }
     if let Some(u) = r.unified() {
@@ -306,6 +283,11 @@ mod tests {
         assert!(plan(&res(serde_json::json!({"cpu": {"realtimeRuntime": 5}}))).is_err());
         assert!(plan(&res(serde_json::json!({"unified": {"../x": "1"}}))).is_err());
         assert!(plan(&res(serde_json::json!({"unified": {"foo.bar": "1"}}))).is_err());
+        let e = plan(&res(
+            serde_json::json!({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]}),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("hugepageLimits[0].pageSize"), "{e}");
         let p = plan(&res(
             serde_json::json!({"cpu": {"quota": -1, "period": 100000}}),
         ))
