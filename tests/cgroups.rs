@@ -26,13 +26,6 @@ fn have_v1() -> bool {
     std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists()
 }
 
-fn sleeper(resources: Value) -> Bundle {
-    let mut b = Bundle::new();
-    b.set_args(&["/probe", "sleep", "inf"]);
-    b.config_mut()["linux"]["resources"] = resources;
-    b
-}
-
 #[test]
 fn resources_reach_the_kernel() {
     if !have_v1() {
@@ -40,7 +33,7 @@ fn resources_reach_the_kernel() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-res");
-    let b = sleeper(json!({
+    let b = sleeper_with(json!({
         "devices": [{"allow": false, "access": "rwm"}],
         "memory": {"limit": 67108864, "reservation": 33554432, "swap": 134217728, "swappiness": 20},
         "cpu": {"shares": 256, "quota": 20000, "period": 100000, "cpus": "0", "mems": "0"},
@@ -94,7 +87,7 @@ fn hugetlb_lives_in_the_unified_tree_on_a_hybrid_host() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-huge");
-    let b = sleeper(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
+    let b = sleeper_with(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
     let c = rt.create_ok(&id, &b);
     let f = format!("/sys/fs/cgroup/unified/husk/{id}/hugetlb.2MB.max");
     assert_eq!(std::fs::read_to_string(&f).unwrap().trim(), "4194304");
@@ -109,13 +102,7 @@ fn pids_limit_stops_a_fork_loop() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-pids");
-    let mut b = Bundle::new();
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "i=0; while [ $i -lt 30 ]; do /probe sleep 30 & i=$((i+1)); done 2>/dev/null; wait",
-    ]);
-    b.config_mut()["linux"]["resources"] = json!({"pids": {"limit": 8}});
+    let b = fork_loop(8);
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
@@ -148,20 +135,10 @@ fn memory_limit_oom_kills_and_events_report_it() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-oom");
-    let mut b = Bundle::new();
-    b.config_mut()["root"]["readonly"] = json!(false);
-    // Fill a tmpfs-backed shell variable well past the limit.
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "sleep 0.5; x=$(head -c 134217728 /dev/zero | tr '\\0' a); echo survived",
-    ]);
-    b.config_mut()["linux"]["resources"] = json!({"memory": {"limit": 33554432, "swap": 33554432}});
+    // Fill a shell variable well past the limit.
+    let b = memory_hog();
     let c = rt.create_ok(&id, &b);
-    let mut ev = rt.cmd();
-    ev.args(["events", "--interval", "100ms", &id]);
-    ev.stdout(std::process::Stdio::piped());
-    let child = ev.spawn().unwrap();
+    let events = spawn_events(&rt, &id);
     c.start().assert_success();
     c.wait_status("stopped", WAIT).unwrap();
     let kills = v1("memory", &format!("/husk/{id}"), "memory.oom_control");
@@ -172,16 +149,15 @@ fn memory_limit_oom_kills_and_events_report_it() {
                 .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
         "{kills}"
     );
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, events) = events_printed(events);
     assert!(
-        text.lines().any(|l| serde_json::from_str::<Value>(l)
-            .is_ok_and(|v| v["type"] == "oom" && v["id"] == id.as_str())),
+        events
+            .iter()
+            .any(|v| v["type"] == "oom" && v["id"] == id.as_str()),
         "events printed: {text}"
     );
     assert!(
-        text.lines()
-            .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "stats")),
+        events.iter().any(|v| v["type"] == "stats"),
         "no stats event: {text}"
     );
     assert!(!b.create_stdout().contains("survived"));
@@ -194,7 +170,7 @@ fn update_changes_the_kernel_value() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-upd");
-    let b = sleeper(json!({"memory": {"limit": 67108864}, "pids": {"limit": 50}}));
+    let b = sleeper_with(json!({"memory": {"limit": 67108864}, "pids": {"limit": 50}}));
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
@@ -230,22 +206,13 @@ fn pause_stops_the_processes_and_resume_restarts_them() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg-pause");
-    let mut b = Bundle::new();
-    b.config_mut()["root"]["readonly"] = json!(false);
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "i=0; while true; do i=$((i+1)); echo $i > /tmp/tick; sleep 0.02; done",
-    ]);
+    let b = ticker();
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
-    let tick = b.rootfs().join("tmp/tick");
-    let read = || std::fs::read_to_string(&tick).unwrap_or_default();
-    let t0 = Instant::now();
-    while read().trim().parse::<u64>().unwrap_or(0) < 3 {
-        assert!(t0.elapsed() < WAIT, "the loop never ran");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let read = || ticks(&b);
+    wait_until("the loop to run", WAIT, || {
+        read().trim().parse::<u64>().unwrap_or(0) >= 3
+    });
     rt.exec(&["pause", &id]).assert_success();
     assert_eq!(c.state().unwrap()["status"], "paused");
     let frozen = read();
@@ -253,11 +220,7 @@ fn pause_stops_the_processes_and_resume_restarts_them() {
     assert_eq!(read(), frozen, "a paused container went on running");
     rt.exec(&["resume", &id]).assert_success();
     assert_eq!(c.state().unwrap()["status"], "running");
-    let t0 = Instant::now();
-    while read() == frozen {
-        assert!(t0.elapsed() < WAIT, "resume did not restart the loop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("resume to restart the loop", WAIT, || read() != frozen);
     rt.exec(&["resume", &id])
         .assert_error_contains("not paused");
     // A paused container can be killed and force-deleted.
@@ -307,10 +270,7 @@ fn cgroup_namespace_shows_root_and_paths_are_placed() {
     let rt = Runtime::new();
     let id = unique_id("cg-ns");
     let mut b = Bundle::new();
-    b.config_mut()["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "cgroup"}));
+    b.add_namespace("cgroup");
     b.config_mut()["linux"]["cgroupsPath"] = json!(format!("/husk-test-abs/{id}"));
     let out = rt.run(&id, &b);
     out.assert_code(0);
@@ -341,12 +301,10 @@ fn joining_a_busy_cgroup_is_refused() {
     let id1 = unique_id("cg-busy1");
     let id2 = unique_id("cg-busy2");
     let shared = format!("husk-test-shared-{id1}");
-    let mut b1 = Bundle::new();
-    b1.set_args(&["/probe", "sleep", "inf"]);
+    let mut b1 = Bundle::sleeper();
     b1.config_mut()["linux"]["cgroupsPath"] = json!(shared);
     let c1 = rt.create_ok(&id1, &b1);
-    let mut b2 = Bundle::new();
-    b2.set_args(&["/probe", "sleep", "inf"]);
+    let mut b2 = Bundle::sleeper();
     b2.config_mut()["linux"]["cgroupsPath"] = json!(shared);
     let c2 = rt.create(&id2, &b2);
     c2.create_output.assert_error_contains("cgroupsPath");

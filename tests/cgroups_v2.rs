@@ -95,27 +95,10 @@ fn weight(shares: u64) -> u64 {
     1 + ((shares - 2) * 9999) / 262_142
 }
 
-/// Poll every 20 ms until `cond` holds; panics with `what` after [`WAIT`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[track_caller]
 fn assert_no_cgroups(id: &str) {
     let left = cgroups_of(id);
     assert!(left.is_empty(), "cgroups left for {id}: {left:?}");
-}
-
-fn sleeper(resources: Value) -> Bundle {
-    let mut b = Bundle::new();
-    b.set_args(&["/probe", "sleep", "inf"]);
-    b.config_mut()["linux"]["resources"] = resources;
-    b
 }
 
 fn add_caps(b: &mut Bundle, caps: &[&str]) {
@@ -148,7 +131,7 @@ fn resources_reach_the_v2_files() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-res");
-    let b = sleeper(json!({
+    let b = sleeper_with(json!({
         "devices": [{"allow": false, "access": "rwm"}],
         "memory": {"limit": 67108864, "reservation": 33554432, "swap": 134217728},
         "cpu": {"shares": 256, "quota": 20000, "period": 100000, "cpus": "0", "mems": "0"},
@@ -199,7 +182,7 @@ fn cgroups_path_relative_and_absolute() {
     let rt = Runtime::new();
     // A relative cgroupsPath lives under /husk.
     let id = unique_id("cg2-rel");
-    let mut b = sleeper(json!({"pids": {"limit": 10}}));
+    let mut b = sleeper_with(json!({"pids": {"limit": 10}}));
     b.config_mut()["linux"]["cgroupsPath"] = json!(format!("rel-{id}"));
     let c = rt.create_ok(&id, &b);
     let path = format!("/husk/rel-{id}");
@@ -213,7 +196,7 @@ fn cgroups_path_relative_and_absolute() {
     // enabled in a parent husk did not make by default.
     let id = unique_id("cg2-abs");
     let parent = format!("/husk-test-abs-{id}");
-    let mut b = sleeper(json!({"memory": {"limit": 33554432}, "pids": {"limit": 11}}));
+    let mut b = sleeper_with(json!({"memory": {"limit": 33554432}, "pids": {"limit": 11}}));
     b.config_mut()["linux"]["cgroupsPath"] = json!(format!("{parent}/ctr"));
     let c = rt.create_ok(&id, &b);
     let path = format!("{parent}/ctr");
@@ -242,7 +225,7 @@ fn hugetlb_limit_is_written() {
     }
     let rt = Runtime::new();
     let id = unique_id("cg2-huge");
-    let b = sleeper(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
+    let b = sleeper_with(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}));
     let c = rt.create_ok(&id, &b);
     let path = format!("/husk/{id}");
     assert_eq!(cg_read(&path, "hugetlb.2MB.max"), "4194304");
@@ -257,7 +240,7 @@ fn bad_resources_fail_create_and_leave_nothing() {
     let rt = Runtime::new();
     // A unified key that names no file of the cgroup.
     let id = unique_id("cg2-badkey");
-    let b = sleeper(json!({"unified": {"memory.no_such_file": "1"}}));
+    let b = sleeper_with(json!({"unified": {"memory.no_such_file": "1"}}));
     let c = rt.create(&id, &b);
     c.create_output.assert_error_contains("memory.no_such_file");
     assert!(!rt.state_dir(&id).exists());
@@ -266,7 +249,7 @@ fn bad_resources_fail_create_and_leave_nothing() {
     drop(c);
     // A swap limit without a memory limit cannot be expressed on v2.
     let id = unique_id("cg2-swap");
-    let b = sleeper(json!({"memory": {"swap": 134217728}}));
+    let b = sleeper_with(json!({"memory": {"swap": 134217728}}));
     let c = rt.create(&id, &b);
     c.create_output.assert_error_contains("swap");
     let left = leftovers(&rt, &id, &b);
@@ -278,18 +261,12 @@ fn pids_limit_stops_a_fork_loop() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-pids");
-    let mut b = Bundle::new();
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "i=0; while [ $i -lt 30 ]; do /probe sleep 60 & i=$((i+1)); done 2>/dev/null; wait",
-    ]);
-    b.config_mut()["linux"]["resources"] = json!({"pids": {"limit": 8}});
+    let b = fork_loop(8);
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
     // The kernel counts the forks it refused in pids.events.
-    wait_until("a refused fork in pids.events", || {
+    wait_until("a refused fork in pids.events", WAIT, || {
         cg_key(&path, "pids.events", "max").unwrap_or(0) > 0
     });
     let current: u64 = cg_read(&path, "pids.current").parse().unwrap();
@@ -307,7 +284,7 @@ fn update_changes_the_v2_files() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-upd");
-    let b = sleeper(json!({"memory": {"limit": 67108864}, "pids": {"limit": 50}}));
+    let b = sleeper_with(json!({"memory": {"limit": 67108864}, "pids": {"limit": 50}}));
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
@@ -365,19 +342,12 @@ fn pause_freezes_and_resume_thaws() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-pause");
-    let mut b = Bundle::new();
-    b.config_mut()["root"]["readonly"] = json!(false);
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "i=0; while true; do i=$((i+1)); echo $i > /tmp/tick; sleep 0.02; done",
-    ]);
+    let b = ticker();
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
-    let tick = b.rootfs().join("tmp/tick");
-    let read = || std::fs::read_to_string(&tick).unwrap_or_default();
-    wait_until("the loop to tick", || {
+    let read = || ticks(&b);
+    wait_until("the loop to tick", WAIT, || {
         read().trim().parse::<u64>().unwrap_or(0) >= 3
     });
     assert_eq!(cg_read(&path, "cgroup.freeze"), "0");
@@ -400,7 +370,7 @@ fn pause_freezes_and_resume_thaws() {
     assert_eq!(c.state().unwrap()["status"], "running");
     assert_eq!(cg_read(&path, "cgroup.freeze"), "0");
     assert_eq!(cg_key(&path, "cgroup.events", "frozen"), Some(0));
-    wait_until("resume to restart the loop", || read() != frozen);
+    wait_until("resume to restart the loop", WAIT, || read() != frozen);
     rt.exec(&["resume", &id])
         .assert_error_contains("not paused");
 
@@ -416,10 +386,7 @@ fn pause_freezes_and_resume_thaws() {
 /// killing its init does not take the others along, so only the cgroup can.
 fn three_in_host_pidns<'a>(rt: &'a Runtime, id: &str) -> (Bundle, Container<'a>, Vec<i32>) {
     let mut b = Bundle::new();
-    b.config_mut()["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "pid");
+    b.remove_namespace("pid");
     b.set_args(&[
         "/bin/sh",
         "-c",
@@ -428,7 +395,9 @@ fn three_in_host_pidns<'a>(rt: &'a Runtime, id: &str) -> (Bundle, Container<'a>,
     let c = rt.create_ok(id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
-    wait_until("three processes in the cgroup", || procs(&path).len() == 3);
+    wait_until("three processes in the cgroup", WAIT, || {
+        procs(&path).len() == 3
+    });
     let pids = procs(&path);
     (b, c, pids)
 }
@@ -447,7 +416,7 @@ fn kill_all_empties_the_cgroup() {
         );
     }
     let path = format!("/husk/{id}");
-    wait_until("an empty cgroup", || procs(&path).is_empty());
+    wait_until("an empty cgroup", WAIT, || procs(&path).is_empty());
     assert_eq!(cg_key(&path, "cgroup.events", "populated"), Some(0));
     c.wait_status("stopped", WAIT).unwrap();
     c.delete().assert_success();
@@ -572,7 +541,7 @@ fn update_replaces_the_device_program() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-devupd");
-    let mut b = sleeper(json!({"devices": [{"allow": false, "access": "rwm"}]}));
+    let mut b = sleeper_with(json!({"devices": [{"allow": false, "access": "rwm"}]}));
     add_caps(&mut b, &["CAP_MKNOD"]);
     b.set_args(&["/bin/sh", "-c", &format!("{MKNODS}; exec /probe sleep inf")]);
     let c = rt.create_ok(&id, &b);
@@ -619,12 +588,12 @@ fn events_stats_come_from_the_v2_files() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-stats");
-    let mut b = sleeper(json!({"memory": {"limit": 67108864}, "pids": {"limit": 42}}));
+    let mut b = sleeper_with(json!({"memory": {"limit": 67108864}, "pids": {"limit": 42}}));
     b.set_args(&["/bin/sh", "-c", "/probe sleep inf & exec /probe sleep inf"]);
     let c = rt.create_ok(&id, &b);
     c.start().assert_success();
     let path = format!("/husk/{id}");
-    wait_until("two processes", || procs(&path).len() == 2);
+    wait_until("two processes", WAIT, || procs(&path).len() == 2);
     let d = events_stats(&rt, &id);
     assert_eq!(d["pids"]["current"], 2, "{d}");
     assert_eq!(d["pids"]["limit"], 42, "{d}");
@@ -650,22 +619,12 @@ fn oom_is_counted_and_reported() {
     require_v2!();
     let rt = Runtime::new();
     let id = unique_id("cg2-oom");
-    let mut b = Bundle::new();
-    b.config_mut()["root"]["readonly"] = json!(false);
-    b.set_args(&[
-        "/bin/sh",
-        "-c",
-        "sleep 0.5; x=$(head -c 134217728 /dev/zero | tr '\\0' a); echo survived",
-    ]);
-    b.config_mut()["linux"]["resources"] = json!({"memory": {"limit": 33554432, "swap": 33554432}});
+    let b = memory_hog();
     let c = rt.create_ok(&id, &b);
     let path = format!("/husk/{id}");
     assert_eq!(cg_read(&path, "memory.max"), "33554432");
     assert_eq!(cg_read(&path, "memory.swap.max"), "0");
-    let mut ev = rt.cmd();
-    ev.args(["events", "--interval", "100ms", &id]);
-    ev.stdout(std::process::Stdio::piped());
-    let child = ev.spawn().unwrap();
+    let events = spawn_events(&rt, &id);
     c.start().assert_success();
     c.wait_status("stopped", Duration::from_secs(60)).unwrap();
     let kills = cg_key(&path, "memory.events", "oom_kill").unwrap_or(0);
@@ -674,11 +633,11 @@ fn oom_is_counted_and_reported() {
         "memory.events: {}",
         cg_read(&path, "memory.events")
     );
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, events) = events_printed(events);
     assert!(
-        text.lines().any(|l| serde_json::from_str::<Value>(l)
-            .is_ok_and(|v| v["type"] == "oom" && v["id"] == id.as_str())),
+        events
+            .iter()
+            .any(|v| v["type"] == "oom" && v["id"] == id.as_str()),
         "events printed: {text}"
     );
     assert!(!b.create_stdout().contains("survived"));
@@ -694,10 +653,7 @@ fn oom_is_counted_and_reported() {
 fn cgroup_namespace_sees_its_own_cgroup_as_root() {
     require_v2!();
     let mut b = Bundle::new();
-    b.config_mut()["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "cgroup"}));
+    b.add_namespace("cgroup");
     b.config_mut()["linux"]["resources"] = json!({"pids": {"limit": 33}});
     // The default config mounts cgroup (read-only) on /sys/fs/cgroup.
     let lines = run_probe_script(

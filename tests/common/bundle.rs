@@ -231,6 +231,14 @@ impl Bundle {
         Bundle::with_config(default_config())
     }
 
+    /// A bundle with [`default_config`] whose process sleeps until it is
+    /// killed (`/probe sleep inf`).
+    pub fn sleeper() -> Bundle {
+        let mut b = Bundle::new();
+        b.set_args(&["/probe", "sleep", "inf"]);
+        b
+    }
+
     /// A bundle with [`minimal_config`].
     pub fn minimal() -> Bundle {
         Bundle::with_config(minimal_config())
@@ -309,6 +317,23 @@ impl Bundle {
     /// Set `process.args`.
     pub fn set_args(&mut self, args: &[&str]) {
         self.config_mut()["process"]["args"] = json!(args);
+    }
+
+    /// Add a namespace of type `typ` (created, no path) to `linux.namespaces`.
+    pub fn add_namespace(&mut self, typ: &str) {
+        self.namespaces_mut().push(json!({ "type": typ }));
+    }
+
+    /// Drop the namespace of type `typ` from `linux.namespaces` (the
+    /// container then shares the host's).
+    pub fn remove_namespace(&mut self, typ: &str) {
+        self.namespaces_mut().retain(|n| n["type"] != typ);
+    }
+
+    fn namespaces_mut(&mut self) -> &mut Vec<Value> {
+        self.config_mut()["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap_or_else(|| panic!("no linux.namespaces in the config"))
     }
 
     /// Write the config to config.json now.

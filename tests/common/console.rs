@@ -284,6 +284,26 @@ impl PtyMaster {
     }
 }
 
+/// `create --console-socket S` of `bundle` as `id`, with S a fresh
+/// [`ConsoleSocket`]; panics unless create succeeded and sent a pty master
+/// within `timeout`. Returns the container (started by the caller) and the
+/// master, which talks to the container's terminal.
+#[track_caller]
+pub fn create_with_console<'a>(
+    rt: &'a Runtime,
+    id: &str,
+    bundle: &Bundle,
+    timeout: Duration,
+) -> (Container<'a>, PtyMaster) {
+    let sock = ConsoleSocket::new();
+    let c = rt.create_with(id, bundle, &["--console-socket", sock.path_str()]);
+    c.create_output.assert_success();
+    let master = sock
+        .recv_master(timeout)
+        .unwrap_or_else(|e| panic!("pty master: {e}"));
+    (c, master)
+}
+
 /// The first line of pty output that parses as a JSON object from its first
 /// `{` on (terminals turn "\n" into "\r\n" and echo input, which may land
 /// before the output, so [`probe_report`] may not apply as is).

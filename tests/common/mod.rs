@@ -11,6 +11,8 @@
 //!   [`run_probe_script`] runs a shell script of `/probe` calls and returns
 //!   their JSON lines; [`mount_at`], [`assert_opt`], [`assert_write_fails`]
 //!   and friends assert on what the probe saw.
+//! * [`sleeper_with`], [`fork_loop`], [`memory_hog`], [`ticker`] and
+//!   [`spawn_events`] are the workloads of the cgroup tests (v1 and v2).
 //!
 //! Environment:
 //! * `HUSK_RUNTIME` — runtime binary to test (e.g. /usr/sbin/runc); default is
@@ -36,6 +38,7 @@ mod host;
 mod observe;
 mod probe_view;
 mod runtime;
+mod workloads;
 
 // Not every test binary uses every module.
 #[allow(unused_imports)]
@@ -52,6 +55,8 @@ pub use observe::*;
 pub use probe_view::*;
 #[allow(unused_imports)]
 pub use runtime::*;
+#[allow(unused_imports)]
+pub use workloads::*;
 
 // ---------------------------------------------------------------------------
 // Skipping

@@ -234,6 +234,23 @@ pub fn leftovers(rt: &Runtime, id: &str, bundle: &Bundle) -> Vec<String> {
     v
 }
 
+/// Panic unless [`leftovers`] of container `id` of `bundle` is empty now.
+#[track_caller]
+pub fn assert_clean(rt: &Runtime, id: &str, bundle: &Bundle) {
+    let left = leftovers(rt, id, bundle);
+    assert!(left.is_empty(), "container {id:?} left behind: {left:#?}");
+}
+
+/// Poll every 20 ms until `cond` holds; panics naming `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// True if /proc/<pid> exists on the host.
 pub fn pid_alive(pid: i32) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()

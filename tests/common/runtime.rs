@@ -150,6 +150,17 @@ impl Runtime {
     /// Foreground `run --bundle B [EXTRA...] ID`; the container's stdout and
     /// stderr come back in the output, its exit code is run's exit code.
     pub fn run_with(&self, id: &str, bundle: &Bundle, extra: &[&str]) -> CmdOutput {
+        run_command(self.run_cmd(id, bundle, extra), self.timeout)
+    }
+
+    pub fn run(&self, id: &str, bundle: &Bundle) -> CmdOutput {
+        self.run_with(id, bundle, &[])
+    }
+
+    /// The command `run --bundle B [EXTRA...] ID` (config.json written now),
+    /// for tests that spawn it themselves: with descriptors, signals or a
+    /// terminal of their own.
+    pub fn run_cmd(&self, id: &str, bundle: &Bundle, extra: &[&str]) -> Command {
         bundle.sync_config();
         let mut c = self.cmd();
         c.arg("run")
@@ -157,11 +168,7 @@ impl Runtime {
             .arg(bundle.path())
             .args(extra)
             .arg(id);
-        run_command(c, self.timeout)
-    }
-
-    pub fn run(&self, id: &str, bundle: &Bundle) -> CmdOutput {
-        self.run_with(id, bundle, &[])
+        c
     }
 
     /// `list --format json` parsed (runc prints `null` when there are none).
