@@ -14,14 +14,9 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn sleeper() -> Bundle {
-    let mut b = Bundle::new();
-    b.set_args(&["/probe", "sleep", "inf"]);
-    b
-}
-
+/// [`assert_clean`], allowing [`WAIT`] for what is on its way out.
 #[track_caller]
-fn assert_clean(rt: &Runtime, id: &str, b: &Bundle) {
+fn wait_clean(rt: &Runtime, id: &str, b: &Bundle) {
     let t0 = std::time::Instant::now();
     loop {
         let left = leftovers(rt, id, b);
@@ -61,7 +56,7 @@ fn a_crash_at_any_step_is_cleared_by_delete_force() {
         "create:after-bootstrap",
         "create:after-save",
     ] {
-        let b = sleeper();
+        let b = Bundle::sleeper();
         b.sync_config();
         let id = unique_id("rel-crash");
         crash(
@@ -71,12 +66,12 @@ fn a_crash_at_any_step_is_cleared_by_delete_force() {
             &b,
         );
         rt.delete_force(&id).assert_success();
-        assert_clean(&rt, &id, &b);
+        wait_clean(&rt, &id, &b);
         // The same id works again.
         let c = rt.create_ok(&id, &b);
         c.start().assert_success();
         c.delete_force().assert_success();
-        assert_clean(&rt, &id, &b);
+        wait_clean(&rt, &id, &b);
     }
 }
 
@@ -90,7 +85,7 @@ fn a_crash_in_start_exec_or_delete_is_cleared_by_delete_force() {
         "delete:after-kill",
         "delete:after-cgroup",
     ] {
-        let b = sleeper();
+        let b = Bundle::sleeper();
         let id = unique_id("rel-crash2");
         let c = rt.create_ok(&id, &b);
         let verb = point.split(':').next().unwrap();
@@ -111,7 +106,7 @@ fn a_crash_in_start_exec_or_delete_is_cleared_by_delete_force() {
             }
         }
         rt.delete_force(&id).assert_success();
-        assert_clean(&rt, &id, &b);
+        wait_clean(&rt, &id, &b);
         drop(c);
     }
 }
@@ -119,7 +114,7 @@ fn a_crash_in_start_exec_or_delete_is_cleared_by_delete_force() {
 #[test]
 fn many_verbs_on_one_id_at_once() {
     let rt = Runtime::new();
-    let b = sleeper();
+    let b = Bundle::sleeper();
     let id = unique_id("rel-storm1");
     let c = rt.create_ok(&id, &b);
     let pid = c.pid();
@@ -149,7 +144,7 @@ fn many_verbs_on_one_id_at_once() {
     assert_eq!(st["pid"].as_i64(), Some(i64::from(pid)));
     c.delete_force().assert_success();
     assert!(wait_pid_gone(pid, WAIT));
-    assert_clean(&rt, &id, &b);
+    wait_clean(&rt, &id, &b);
 }
 
 /// Counts a finished thread when dropped, by a panic too (so that the
@@ -173,7 +168,7 @@ fn parallel_creates_and_deletes_on_many_ids() {
     let rt = Runtime::new();
     // A bundle each, on one read-only rootfs: 100 copies of the template
     // took from 2 s to 50 s, as other work loaded the disk.
-    let base = sleeper();
+    let base = Bundle::sleeper();
     let bundles: Vec<(String, Bundle)> = (0..IDS)
         .map(|_| {
             let b = Bundle::sharing_rootfs(base.config().clone(), &base.rootfs());
@@ -241,10 +236,10 @@ fn parallel_creates_and_deletes_on_many_ids() {
     let storm = t1.elapsed();
     let t2 = Instant::now();
     for (id, b) in &bundles {
-        assert_clean(&rt, id, b);
+        wait_clean(&rt, id, b);
     }
     // No process lives in, and nothing is mounted on, the shared rootfs.
-    assert_clean(&rt, "", &base);
+    wait_clean(&rt, "", &base);
     assert_eq!(rt.root_entries(), Vec::<String>::new());
     let checks = t2.elapsed();
     eprintln!("{IDS} ids: bundles {setup:?}, creates+deletes {storm:?}, leak checks {checks:?}");
@@ -253,7 +248,7 @@ fn parallel_creates_and_deletes_on_many_ids() {
 #[test]
 fn an_older_state_file_still_works_and_a_newer_one_is_refused() {
     let rt = Runtime::new();
-    let b = sleeper();
+    let b = Bundle::sleeper();
     // A live process stands in for the container's init.
     let mut child = std::process::Command::new("/bin/sleep")
         .arg("1000")
@@ -301,7 +296,7 @@ fn an_older_state_file_still_works_and_a_newer_one_is_refused() {
 #[test]
 fn a_reused_pid_is_never_signalled() {
     let rt = Runtime::new();
-    let b = sleeper();
+    let b = Bundle::sleeper();
     let mut child = std::process::Command::new("/bin/sleep")
         .arg("1000")
         .spawn()

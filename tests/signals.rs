@@ -26,20 +26,6 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-#[track_caller]
-fn assert_clean(rt: &Runtime, id: &str, b: &Bundle) {
-    let left = leftovers(rt, id, b);
-    assert!(left.is_empty(), "container {id:?} left behind: {left:#?}");
-}
-
-/// Drop the pid namespace from the config (the container shares the host's).
-fn without_pid_ns(b: &mut Bundle) {
-    b.config_mut()["linux"]["namespaces"]
-        .as_array_mut()
-        .expect("namespaces")
-        .retain(|n| n["type"] != "pid");
-}
-
 // ---------------------------------------------------------------------------
 // A foreground `run` we can signal
 // ---------------------------------------------------------------------------
@@ -53,9 +39,7 @@ struct Foreground {
 
 impl Foreground {
     fn spawn(rt: &Runtime, id: &str, b: &Bundle) -> Foreground {
-        b.sync_config();
-        let mut c = rt.cmd();
-        c.arg("run").arg("--bundle").arg(b.path()).arg(id);
+        let mut c = rt.run_cmd(id, b, &[]);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -187,7 +171,7 @@ fn run_exit_code_is_the_containers() {
 fn run_exit_code_is_128_plus_the_signal() {
     // Without a pid namespace the probe can die from its own SIGUSR1.
     let mut b = Bundle::new();
-    without_pid_ns(&mut b);
+    b.remove_namespace("pid");
     b.set_args(&["/probe", "kill-self", "USR1"]);
     let rt = Runtime::new();
     let id = unique_id("sig-self");
@@ -196,7 +180,7 @@ fn run_exit_code_is_128_plus_the_signal() {
 
     // A forwarded SIGTERM that kills the program (default disposition).
     let mut b = Bundle::new();
-    without_pid_ns(&mut b);
+    b.remove_namespace("pid");
     b.set_args(&["/bin/sh", "-c", "echo '{\"ready\":true}'; exec sleep 1000"]);
     let id = unique_id("sig-term");
     {
@@ -241,10 +225,9 @@ fn run_exit_code_is_128_plus_the_signal() {
 /// A container sharing the host's pid namespace whose init has forked two
 /// children; returns when all three are visible on the host.
 fn forked_family<'a>(rt: &'a Runtime, b: &mut Bundle, id: &str) -> Container<'a> {
-    without_pid_ns(b);
+    b.remove_namespace("pid");
     b.set_args(&["/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
-    let c = rt.create(id, b);
-    c.create_output.assert_success();
+    let c = rt.create_ok(id, b);
     c.start().assert_success();
     let deadline = Instant::now() + WAIT;
     loop {
@@ -386,22 +369,45 @@ fn three_files(b: &Bundle) -> (Vec<std::fs::File>, Vec<String>) {
     (files, paths)
 }
 
-#[test]
-fn preserve_fds_passes_exactly_those() {
-    let b = Bundle::new();
-    let (files, paths) = three_files(&b);
-    let rt = Runtime::new();
-    let id = unique_id("sig-preserve");
-    b.sync_config();
-    let mut c = rt.cmd();
-    c.args(["run", "--preserve-fds", "2", "--bundle"])
-        .arg(b.path())
-        .arg(&id);
+/// `run [EXTRA...]` of `b` with the [`three_files`] at fds 3, 4 and 5; with
+/// `listen_pid`, under `sh -c 'export LISTEN_PID=PID LISTEN_FDS=1; exec
+/// "$@"'` (a LISTEN_PID of `$$` names the runtime's own pid, which only the
+/// shell knows before exec). Returns the output and the files' paths.
+fn run_with_three_fds(
+    rt: &Runtime,
+    b: &Bundle,
+    id: &str,
+    listen_pid: Option<&str>,
+    extra: &[&str],
+) -> (CmdOutput, Vec<String>) {
+    let (files, paths) = three_files(b);
+    let run = rt.run_cmd(id, b, extra);
+    let mut c = match listen_pid {
+        None => run,
+        Some(pid) => {
+            let mut sh = Command::new("/bin/sh");
+            sh.arg("-c")
+                .arg(format!("export LISTEN_PID={pid} LISTEN_FDS=1; exec \"$@\""))
+                .arg("sh")
+                .arg(run.get_program())
+                .args(run.get_args());
+            sh
+        }
+    };
     let fds = files.iter().map(|f| f.as_raw_fd()).collect();
     // SAFETY: the hook calls only dup2/fcntl.
     unsafe { c.pre_exec(pass_fds(fds)) };
     let out = run_command(c, command_timeout());
     drop(files);
+    (out, paths)
+}
+
+#[test]
+fn preserve_fds_passes_exactly_those() {
+    let b = Bundle::new();
+    let rt = Runtime::new();
+    let id = unique_id("sig-preserve");
+    let (out, paths) = run_with_three_fds(&rt, &b, &id, None, &["--preserve-fds", "2"]);
     out.assert_code(0);
     let r = probe_report(&out.stdout);
     let got = fds_of(&r);
@@ -412,37 +418,12 @@ fn preserve_fds_passes_exactly_those() {
     assert_clean(&rt, &id, &b);
 }
 
-/// `sh -c 'export LISTEN_PID=$$ LISTEN_FDS=1; exec RUNTIME ...'`: LISTEN_PID
-/// names the runtime's own pid, which only the shell knows before exec.
-fn run_socket_activated(rt: &Runtime, b: &Bundle, id: &str, pid_expr: &str) -> CmdOutput {
-    let (files, _) = three_files(b);
-    b.sync_config();
-    let mut c = Command::new("/bin/sh");
-    c.arg("-c")
-        .arg(format!(
-            "export LISTEN_PID={pid_expr} LISTEN_FDS=1; exec \"$@\""
-        ))
-        .arg("sh")
-        .arg(rt.bin())
-        .arg("--root")
-        .arg(rt.root())
-        .args(["run", "--bundle"])
-        .arg(b.path())
-        .arg(id);
-    let fds = files.iter().map(|f| f.as_raw_fd()).collect();
-    // SAFETY: the hook calls only dup2/fcntl.
-    unsafe { c.pre_exec(pass_fds(fds)) };
-    let out = run_command(c, command_timeout());
-    drop(files);
-    out
-}
-
 #[test]
 fn listen_fds_for_the_runtime_pass_fd_3_on() {
     let b = Bundle::new();
     let rt = Runtime::new();
     let id = unique_id("sig-listen");
-    let out = run_socket_activated(&rt, &b, &id, "$$");
+    let (out, _) = run_with_three_fds(&rt, &b, &id, Some("$$"), &[]);
     out.assert_code(0);
     let r = probe_report(&out.stdout);
     let got = fds_of(&r);
@@ -463,7 +444,7 @@ fn listen_fds_for_another_pid_are_ignored() {
     let b = Bundle::new();
     let rt = Runtime::new();
     let id = unique_id("sig-listen-other");
-    let out = run_socket_activated(&rt, &b, &id, "1");
+    let (out, _) = run_with_three_fds(&rt, &b, &id, Some("1"), &[]);
     out.assert_code(0);
     let r = probe_report(&out.stdout);
     let nums: Vec<i64> = fds_of(&r).iter().map(|f| f.0).collect();
@@ -534,9 +515,7 @@ fn signals_ignored_by_the_caller_are_reset_even_glibc_reserved_ones() {
     let rt = Runtime::new();
     for sig in [32, 33, libc::SIGUSR2] {
         let id = unique_id("sig-ign");
-        b.sync_config();
-        let mut c = rt.cmd();
-        c.args(["run", "--bundle"]).arg(b.path()).arg(&id);
+        let mut c = rt.run_cmd(&id, &b, &[]);
         // SAFETY: one raw rt_sigaction in the child.
         unsafe {
             c.pre_exec(move || {
@@ -568,7 +547,7 @@ fn signals_ignored_by_the_caller_are_reset_even_glibc_reserved_ones() {
 fn foreground_run_ends_with_the_init_and_leaves_no_process() {
     // No pid namespace: the init's background child would outlive it.
     let mut b = Bundle::new();
-    without_pid_ns(&mut b);
+    b.remove_namespace("pid");
     b.set_args(&["/bin/sh", "-c", "sleep 1000 >/dev/null 2>&1 & exit 3"]);
     let rt = Runtime::new();
     let id = unique_id("sig-fg-orphan");
@@ -611,23 +590,7 @@ fn listen_fds_and_preserve_fds_together() {
     let b = Bundle::new();
     let rt = Runtime::new();
     let id = unique_id("sig-listen-preserve");
-    let (files, paths) = three_files(&b);
-    b.sync_config();
-    let mut c = Command::new("/bin/sh");
-    c.arg("-c")
-        .arg("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$@\"")
-        .arg("sh")
-        .arg(rt.bin())
-        .arg("--root")
-        .arg(rt.root())
-        .args(["run", "--preserve-fds", "2", "--bundle"])
-        .arg(b.path())
-        .arg(&id);
-    let fds = files.iter().map(|f| f.as_raw_fd()).collect();
-    // SAFETY: the hook calls only dup2/fcntl.
-    unsafe { c.pre_exec(pass_fds(fds)) };
-    let out = run_command(c, command_timeout());
-    drop(files);
+    let (out, paths) = run_with_three_fds(&rt, &b, &id, Some("$$"), &["--preserve-fds", "2"]);
     out.assert_code(0);
     let r = probe_report(&out.stdout);
     let got = fds_of(&r);
@@ -664,13 +627,11 @@ fn kill_all_reaches_the_orphans_of_a_stopped_init() {
 
 #[test]
 fn kill_all_on_a_created_container() {
-    let mut b = Bundle::new();
-    b.set_args(&["/probe", "sleep", "inf"]);
+    let b = Bundle::sleeper();
     let rt = Runtime::new();
     let id = unique_id("sig-killall-created");
     {
-        let c = rt.create(&id, &b);
-        c.create_output.assert_success();
+        let c = rt.create_ok(&id, &b);
         let pid = c.pid();
         rt.exec(&["kill", "--all", &id, "KILL"]).assert_success();
         assert!(wait_pid_gone(pid, WAIT), "init {pid} survived kill --all");
@@ -748,12 +709,8 @@ fn notify_socket_reaches_the_container() {
     let _listener = std::os::unix::net::UnixDatagram::bind(&host_sock).expect("bind notify");
     let rt = Runtime::new();
     let id = unique_id("sig-notify");
-    b.sync_config();
-    let mut c = rt.cmd();
-    c.args(["run", "--bundle"])
-        .arg(b.path())
-        .arg(&id)
-        .env("NOTIFY_SOCKET", &host_sock);
+    let mut c = rt.run_cmd(&id, &b, &[]);
+    c.env("NOTIFY_SOCKET", &host_sock);
     let out = run_command(c, command_timeout());
     out.assert_code(0);
     let lines = probe_lines(&out.stdout);

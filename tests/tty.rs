@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::console::{ConsoleSocket, HostPty, pty_json, wait_child};
+use common::console::{ConsoleSocket, HostPty, create_with_console, pty_json, wait_child};
 use common::*;
 use serde_json::{Value, json};
 use std::fs;
@@ -23,12 +23,6 @@ use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-#[track_caller]
-fn assert_clean(rt: &Runtime, id: &str, b: &Bundle) {
-    let left = leftovers(rt, id, b);
-    assert!(left.is_empty(), "container {id:?} left behind: {left:#?}");
-}
 
 /// `process.terminal: true` with the given console size.
 fn with_terminal(b: &mut Bundle, rows: u32, cols: u32) {
@@ -75,11 +69,8 @@ fn console_socket_gives_the_container_a_pty() {
     ]);
     let rt = Runtime::new();
     let id = unique_id("tty-sock");
-    let sock = ConsoleSocket::new();
     {
-        let c = rt.create_with(&id, &b, &["--console-socket", sock.path_str()]);
-        c.create_output.assert_success();
-        let master = sock.recv_master(WAIT).expect("pty master");
+        let (c, master) = create_with_console(&rt, &id, &b, WAIT);
         // The size is on the pty before the program runs (seen from the host).
         assert_eq!(master.winsize(), (37, 101), "TIOCGWINSZ on the master");
         c.start().assert_success();
@@ -139,11 +130,8 @@ fn console_socket_talks_to_a_shell() {
     b.set_args(&["/bin/sh"]);
     let rt = Runtime::new();
     let id = unique_id("tty-shell");
-    let sock = ConsoleSocket::new();
     {
-        let c = rt.create_with(&id, &b, &["--console-socket", sock.path_str()]);
-        c.create_output.assert_success();
-        let master = sock.recv_master(WAIT).expect("pty master");
+        let (c, master) = create_with_console(&rt, &id, &b, WAIT);
         c.start().assert_success();
         master.write_all(b"echo hi-$((1+2))\n");
         // The echoed input holds "hi-$((1+2))"; only the shell prints "hi-3".
@@ -378,14 +366,11 @@ fn foreground_run_proxies_a_host_terminal_and_restores_it() {
              read line2; exit 3"
         ),
     ]);
-    b.sync_config();
     let rt = Runtime::new();
     let id = unique_id("tty-proxy");
     let pty = HostPty::open(30, 90);
     let before = pty.termios();
-    let mut cmd = rt.cmd();
-    cmd.arg("run").arg("--bundle").arg(b.path()).arg(&id);
-    let mut child = pty.spawn(cmd);
+    let mut child = pty.spawn(rt.run_cmd(&id, &b, &[]));
     let got = pty.master.read_until(|o| o.contains("DONE"), WAIT);
     let out = match got {
         Ok(o) => o,
@@ -533,11 +518,8 @@ fn terminal_for_a_non_root_user() {
     ]);
     let rt = Runtime::new();
     let id = unique_id("tty-user");
-    let sock = ConsoleSocket::new();
     {
-        let c = rt.create_with(&id, &b, &["--console-socket", sock.path_str()]);
-        c.create_output.assert_success();
-        let master = sock.recv_master(WAIT).expect("pty master");
+        let (c, master) = create_with_console(&rt, &id, &b, WAIT);
         c.start().assert_success();
         let out = master
             .read_until(|o| o.contains("DONE"), WAIT)
@@ -555,10 +537,7 @@ fn terminal_for_a_non_root_user() {
 fn terminal_in_a_user_namespace() {
     let mut b = Bundle::new();
     with_terminal(&mut b, 24, 80);
-    b.config_mut()["linux"]["namespaces"]
-        .as_array_mut()
-        .expect("namespaces")
-        .push(json!({ "type": "user" }));
+    b.add_namespace("user");
     let map = json!([{ "containerID": 0, "hostID": 200000, "size": 65536 }]);
     b.config_mut()["linux"]["uidMappings"] = map.clone();
     b.config_mut()["linux"]["gidMappings"] = map;
@@ -569,11 +548,8 @@ fn terminal_in_a_user_namespace() {
     ]);
     let rt = Runtime::new();
     let id = unique_id("tty-userns");
-    let sock = ConsoleSocket::new();
     {
-        let c = rt.create_with(&id, &b, &["--console-socket", sock.path_str()]);
-        c.create_output.assert_success();
-        let master = sock.recv_master(WAIT).expect("pty master");
+        let (c, master) = create_with_console(&rt, &id, &b, WAIT);
         c.start().assert_success();
         let out = master
             .read_until(|o| o.contains("DONE"), WAIT)
