@@ -70,6 +70,7 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
         return Err(Error::config("process.args", "must name a program to run"));
     }
     crate::init::taskattr::check_process(&process, "process")?;
+    crate::spec::check_rlimits(&process)?;
     let terminal = process.terminal().unwrap_or(false);
     match (terminal, &o.console_socket) {
         (true, None) if o.detach => {

@@ -112,6 +112,37 @@ fn normalize_extras(v: &mut Value, process: &str) {
     }
 }
 
+/// `process.rlimits` (of the config or of an exec'd process): each soft
+/// limit at most its hard limit, and each type once. runtime-spec: "If
+/// `rlimits` contains duplicated entries with same `type`, the runtime MUST
+/// generate an error" (otherwise the last entry would silently win).
+pub fn check_rlimits(p: &oci_spec::runtime::Process) -> Result<()> {
+    let limits = p.rlimits().as_deref().unwrap_or_default();
+    for (i, l) in limits.iter().enumerate() {
+        if l.soft() > l.hard() {
+            return Err(Error::config(
+                format!("process.rlimits[{i}]"),
+                format!(
+                    "{}: soft limit {} is above the hard limit {}",
+                    l.typ(),
+                    l.soft(),
+                    l.hard()
+                ),
+            ));
+        }
+        if let Some(first) = limits[..i].iter().position(|o| o.typ() == l.typ()) {
+            return Err(Error::config(
+                format!("process.rlimits[{i}].type"),
+                format!(
+                    "duplicate {} (already set by process.rlimits[{first}])",
+                    l.typ()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// execCPUAffinity applies to `exec` only; its CPU lists must parse.
 pub fn check_exec_cpu_affinity(p: &oci_spec::runtime::Process) -> Result<()> {
     let Some(a) = p.exec_cpu_affinity() else {
@@ -214,19 +245,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         ));
     }
     crate::lsm::Labels::of(process).check()?;
-    for (i, l) in process.rlimits().iter().flatten().enumerate() {
-        if l.soft() > l.hard() {
-            return Err(Error::config(
-                format!("process.rlimits[{i}]"),
-                format!(
-                    "{}: soft limit {} is above the hard limit {}",
-                    l.typ(),
-                    l.soft(),
-                    l.hard()
-                ),
-            ));
-        }
-    }
+    check_rlimits(process)?;
     if let Some(adj) = process.oom_score_adj()
         && !(-1000..=1000).contains(&adj)
     {
@@ -716,6 +735,30 @@ mod tests {
         let e = check(v).unwrap_err().to_string();
         assert!(
             e.starts_with("process.rlimits[1]: RLIMIT_CORE: soft limit 10"),
+            "{e}"
+        );
+        let mut v = minimal();
+        v["process"]["rlimits"] = serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024},
+                               {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+                               {"type": "RLIMIT_NPROC", "soft": 10, "hard": 10},
+                               {"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]);
+        let e = check(v.clone()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "process.rlimits[3].type: duplicate RLIMIT_NOFILE (already set by process.rlimits[0])"
+        );
+        v["process"]["rlimits"][3]["type"] = Value::String("RLIMIT_STACK".into());
+        check(v).unwrap();
+        // The same check for an exec'd process (`exec --process`).
+        let p = parse_process(
+            br#"{"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                 "rlimits": [{"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+                             {"type": "RLIMIT_CORE", "soft": 1, "hard": 1}]}"#,
+        )
+        .unwrap();
+        let e = check_rlimits(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with("process.rlimits[1].type: duplicate RLIMIT_CORE"),
             "{e}"
         );
         let mut v = minimal();

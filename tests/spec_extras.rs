@@ -293,6 +293,12 @@ fn scheduler_and_io_priority_refusals_name_the_field() {
             json!({"execCPUAffinity": {"initial": "9999999"}}),
             "process.execCPUAffinity.initial",
         ),
+        // runtime-spec: duplicated rlimits entries of one type are an error.
+        (
+            json!({"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024},
+                               {"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]}),
+            "process.rlimits[1].type: duplicate RLIMIT_NOFILE",
+        ),
     ];
     for (extra, field) in cases {
         let mut b = Bundle::new();
@@ -315,6 +321,12 @@ fn scheduler_and_io_priority_refusals_name_the_field() {
     std::fs::write(&pj, p.to_string()).unwrap();
     rt.exec(&["exec", "--process", pj.to_str().unwrap(), c.id()])
         .assert_error_contains("process.scheduler.priority");
+    let mut p = process_json(&["/probe", "exit", "0"]);
+    p["rlimits"] = json!([{"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+                          {"type": "RLIMIT_CORE", "soft": 1, "hard": 1}]);
+    std::fs::write(&pj, p.to_string()).unwrap();
+    rt.exec(&["exec", "--process", pj.to_str().unwrap(), c.id()])
+        .assert_error_contains("process.rlimits[1].type: duplicate RLIMIT_CORE");
 }
 
 // ---------------------------------------------------------------------------
