@@ -353,12 +353,7 @@ fn mount_entry(
         };
         let t = resolve_target(root, dest, typ, false, true)?;
         let src = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
-        let label = cfg
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.mount_label().as_deref());
-        let data = crate::lsm::mount_data(typ, false, &o.data_string(), label);
+        let data = crate::lsm::mount_data(typ, false, &o.data_string(), mount_label(&cfg.spec));
         let mut flags = o.flags.difference(MsFlags::MS_REMOUNT);
         // tmpcopyup: the directory's old contents stay reachable through this
         // descriptor once the tmpfs covers them; the copy needs a writable tmpfs.
@@ -621,7 +616,7 @@ fn mount_cgroup(
         target.as_fd(),
         Some("tmpfs"),
         base_flags,
-        Some("mode=755"),
+        Some(cgroup_tmpfs_data(mount_label(&cfg.spec)).as_str()),
         dest,
     )?;
     for h in &hier {
@@ -662,6 +657,32 @@ fn mount_cgroup(
         )?;
     }
     Ok(())
+}
+
+/// The data of the tmpfs under which the v1 cgroup hierarchies are bound:
+/// labelled like any tmpfs husk mounts (runc mounts it as a tmpfs entry too).
+fn cgroup_tmpfs_data(label: Option<&str>) -> String {
+    crate::lsm::mount_data("tmpfs", false, "mode=755", label)
+}
+
+/// `linux.mountLabel`, if any (empty means none: `lsm::mount_data` and
+/// [`fsconfig_context`] skip it).
+fn mount_label(spec: &Spec) -> Option<&str> {
+    spec.linux().as_ref()?.mount_label().as_deref()
+}
+
+/// The value of the `context` parameter of a tmpfs made with fsconfig(2):
+/// the label itself, unquoted. The quotes of runc's `context="..."` are for
+/// mount(2)'s comma-separated data (the kernel strips them there, since an
+/// MLS label holds commas); fsconfig passes one parameter whole, quotes and all.
+fn fsconfig_context(label: Option<&str>) -> Result<Option<std::ffi::CString>> {
+    label
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            std::ffi::CString::new(l)
+                .map_err(|_| Error::config("linux.mountLabel", "contains a NUL byte"))
+        })
+        .transpose()
 }
 
 pub fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
@@ -714,6 +735,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     )
     .map_err(|e| Error::sys("open", "/", e))?;
     let linux = spec.linux().as_ref();
+    let label = fsconfig_context(mount_label(spec))?;
     for p in linux
         .and_then(|l| l.readonly_paths().as_deref())
         .unwrap_or_default()
@@ -724,7 +746,8 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         .and_then(|l| l.masked_paths().as_deref())
         .unwrap_or_default()
     {
-        mask_path(root.as_fd(), Path::new(p)).map_err(|e| e.context("linux.maskedPaths"))?;
+        mask_path(root.as_fd(), Path::new(p), label.as_deref())
+            .map_err(|e| e.context("linux.maskedPaths"))?;
     }
     if spec
         .root()
@@ -759,9 +782,10 @@ fn readonly_path(root: BorrowedFd<'_>, p: &Path) -> Result<()> {
     sys::move_mount(tree.as_fd(), fd.as_fd()).map_err(|e| Error::sys("move_mount", p, e))
 }
 
-/// Hide a path: a directory under an empty read-only tmpfs, anything else
+/// Hide a path: a directory under an empty read-only tmpfs (with
+/// `linux.mountLabel` as its context, as runc labels it), anything else
 /// under the real /dev/null, checked to be the character device 1:3 (CVE-2025-31133).
-fn mask_path(root: BorrowedFd<'_>, p: &Path) -> Result<()> {
+fn mask_path(root: BorrowedFd<'_>, p: &Path, label: Option<&std::ffi::CStr>) -> Result<()> {
     let fd = match fs::open(root, p, libc::O_PATH | libc::O_NOFOLLOW) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(()),
@@ -769,6 +793,11 @@ fn mask_path(root: BorrowedFd<'_>, p: &Path) -> Result<()> {
     };
     if fs::is_dir(fd.as_fd())? {
         let ctx = sys::fsopen(c"tmpfs").map_err(|e| Error::call("fsopen tmpfs", e))?;
+        if let Some(l) = label {
+            sys::fsconfig_set_string(ctx.as_fd(), c"context", l).map_err(|e| {
+                Error::call("fsconfig tmpfs context", e).context("linux.mountLabel")
+            })?;
+        }
         sys::fsconfig_create(ctx.as_fd()).map_err(|e| Error::call("fsconfig tmpfs", e))?;
         let mnt = sys::fsmount(
             ctx.as_fd(),
@@ -816,5 +845,39 @@ mod tests {
             PathBuf::from("/a/b/c")
         );
         assert!(clean(Path::new("/a/../b")).is_err());
+    }
+
+    #[test]
+    fn mount_label_on_the_cgroup_tmpfs_and_masked_directories() {
+        let l = "system_u:object_r:container_file_t:s0:c1,c2";
+        assert_eq!(
+            cgroup_tmpfs_data(Some(l)),
+            format!("mode=755,context=\"{l}\"")
+        );
+        assert_eq!(cgroup_tmpfs_data(None), "mode=755");
+        assert_eq!(cgroup_tmpfs_data(Some("")), "mode=755");
+        // fsconfig takes the label whole: no quotes, commas kept.
+        assert_eq!(
+            fsconfig_context(Some(l))
+                .unwrap()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            l
+        );
+        assert!(fsconfig_context(None).unwrap().is_none());
+        assert!(fsconfig_context(Some("")).unwrap().is_none());
+        let e = fsconfig_context(Some("a\0b")).unwrap_err().to_string();
+        assert!(e.starts_with("linux.mountLabel: "), "{e}");
+    }
+
+    #[test]
+    fn mount_label_is_read_from_linux() {
+        let mut spec = Spec::default();
+        assert_eq!(mount_label(&spec), None);
+        let mut linux = spec.linux().clone().unwrap_or_default();
+        linux.set_mount_label(Some("x:y:z:s0".into()));
+        spec.set_linux(Some(linux));
+        assert_eq!(mount_label(&spec), Some("x:y:z:s0"));
     }
 }
