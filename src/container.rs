@@ -38,6 +38,8 @@ struct Undo<'a> {
     id: &'a str,
     cgroup: Option<state::CgroupState>,
     pid: Option<i32>,
+    /// The resctrl groups create made (`linux.intelRdt`).
+    rdt: crate::rdt::Made,
     /// poststop hooks and the state they get, when create fails after hooks could have run.
     poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
     armed: bool,
@@ -60,6 +62,7 @@ impl Drop for Undo<'_> {
                 let _ = cgroups::remove(cg);
             }
         }
+        self.rdt.remove();
         let _ = self.root.remove(self.id);
         // runtime-spec: a failed create still destroys the container and runs poststop.
         if let Some((hooks, state)) = &self.poststop {
@@ -166,6 +169,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         id: &o.id,
         cgroup: None,
         pid: None,
+        rdt: crate::rdt::Made::default(),
         poststop: bundle
             .spec
             .hooks()
@@ -252,7 +256,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     drop(sealed);
     undo.pid = Some(init.child.id() as i32);
     crate::fault::point("create:after-spawn");
-    let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path);
+    let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path, &mut undo.rdt);
     // Reap the direct child if it was only the intermediate (or it died).
     let container_pid = match result {
         Ok(pid) => pid,
@@ -315,12 +319,13 @@ fn bootstrap(
     bundle: &spec::Bundle,
     o: &CreateOpts,
     cg_path: &str,
+    rdt: &mut crate::rdt::Made,
 ) -> Result<i32> {
     let pid = init.child.id() as i32;
     if !init.in_cgroup {
         cgroups::add_process(cg, pid)?;
     }
-    crate::rdt::apply(&bundle.spec, &o.id, pid)?;
+    crate::rdt::apply(&bundle.spec, &o.id, pid, rdt)?;
     {
         let linux = bundle.spec.linux().as_ref();
         let spec_rules = linux

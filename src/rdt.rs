@@ -12,7 +12,11 @@
 //!   control group);
 //! * `delete` removes the monitoring group, and the control group when it
 //!   is the container's own (named by the container id); a closID group is
-//!   shared or managed by someone else and stays.
+//!   shared or managed by someone else and stays;
+//! * a `create` that fails removes what `apply` made for it ([`Made`]): the
+//!   directories it created itself, never one that was there before and
+//!   never a closID group (another container may have joined it meanwhile,
+//!   and removing a resctrl group moves its tasks out).
 //!
 //! Without resctrl mounted at /sys/fs/resctrl the config is refused with an
 //! error naming the field.
@@ -150,28 +154,56 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| io_err("write", path, e).context("linux.intelRdt"))
 }
 
-fn mkdir(path: &Path) -> Result<()> {
+/// Make a directory; whether this call made it (false: it was there).
+fn mkdir(path: &Path) -> Result<bool> {
     match std::fs::create_dir(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_err("mkdir", path, e).context("linux.intelRdt")),
     }
 }
 
-/// Make the groups, write the schemata, and place `pid` (the init).
-pub fn apply(spec: &Spec, id: &str, pid: i32) -> Result<()> {
+/// The resctrl directories `apply` made for a container being created, so
+/// that a `create` failing after it removes them again.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Made(Vec<PathBuf>);
+
+impl Made {
+    /// Remove them, innermost first (best effort: on a failed create).
+    pub fn remove(&mut self) {
+        while let Some(d) = self.0.pop() {
+            if let Err(e) = std::fs::remove_dir(&d) {
+                log::warn!("linux.intelRdt: remove {}: {e}", d.display());
+            }
+        }
+    }
+}
+
+/// Make the groups, write the schemata, and place `pid` (the init). What
+/// it made goes into `made` as it is made, so that it is known even when a
+/// later step fails.
+pub fn apply(spec: &Spec, id: &str, pid: i32, made: &mut Made) -> Result<()> {
     let Some(r) = rdt_of(spec) else {
         return Ok(());
     };
-    let p = plan(r, id, Path::new(RESCTRL))?;
-    mkdir(&p.group)?;
+    apply_at(r, id, pid, Path::new(RESCTRL), made)
+}
+
+fn apply_at(r: &LinuxIntelRdt, id: &str, pid: i32, root: &Path, made: &mut Made) -> Result<()> {
+    let p = plan(r, id, root)?;
+    // A closID group is shared: never the container's to remove.
+    if mkdir(&p.group)? && p.own_group {
+        made.0.push(p.group.clone());
+    }
     if !p.schemata.is_empty() {
         let mut text = p.schemata.join("\n");
         text.push('\n');
         write(&p.group.join("schemata"), &text)?;
     }
-    if let Some(m) = &p.monitor {
-        mkdir(m)?;
+    if let Some(m) = &p.monitor
+        && mkdir(m)?
+    {
+        made.0.push(m.clone());
     }
     write(&p.tasks_dir().join("tasks"), &pid.to_string())
 }
@@ -243,6 +275,90 @@ mod tests {
                 .to_string();
             assert!(e.starts_with("linux.intelRdt.closID: "), "{e}");
         }
+    }
+
+    /// A scratch directory standing in for /sys/fs/resctrl.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let d = std::env::temp_dir().join(format!("husk-rdt-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            Scratch(d)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn apply_records_only_what_it_made_for_the_container() {
+        // The container's own group, made here: recorded.
+        let s = Scratch::new("own");
+        let mut made = Made::default();
+        apply_at(&rdt(serde_json::json!({})), "ctr", 7, &s.0, &mut made).unwrap();
+        assert_eq!(made, Made(vec![s.0.join("ctr")]));
+        assert_eq!(std::fs::read_to_string(s.0.join("ctr/tasks")).unwrap(), "7");
+        // The same group already there (left by someone else): not recorded.
+        let mut made = Made::default();
+        apply_at(&rdt(serde_json::json!({})), "ctr", 7, &s.0, &mut made).unwrap();
+        assert_eq!(made, Made::default());
+
+        // A closID group is never recorded, made here or not; the container's
+        // monitoring group in it is.
+        let s = Scratch::new("clos");
+        let mut made = Made::default();
+        apply_at(
+            &rdt(serde_json::json!({"closID": "gold"})),
+            "ctr",
+            7,
+            &s.0,
+            &mut made,
+        )
+        .unwrap();
+        assert!(s.0.join("gold").is_dir());
+        assert_eq!(made, Made::default());
+        std::fs::create_dir(s.0.join("gold/mon_groups")).unwrap();
+        let r = rdt(serde_json::json!({"closID": "gold", "enableMonitoring": true}));
+        let mut made = Made::default();
+        apply_at(&r, "ctr", 7, &s.0, &mut made).unwrap();
+        assert_eq!(made, Made(vec![s.0.join("gold/mon_groups/ctr")]));
+        // resctrl's files are not real: rmdir takes a group with them.
+        std::fs::remove_file(s.0.join("gold/mon_groups/ctr/tasks")).unwrap();
+        made.remove();
+        assert!(!s.0.join("gold/mon_groups/ctr").exists());
+        assert!(s.0.join("gold").is_dir());
+    }
+
+    #[test]
+    fn what_was_made_is_known_when_a_later_step_fails() {
+        // No mon_groups in the new group (resctrl would have made one): the
+        // monitoring group's mkdir fails after the control group was made.
+        let s = Scratch::new("fail");
+        let r = rdt(serde_json::json!({"enableMonitoring": true}));
+        let mut made = Made::default();
+        let e = apply_at(&r, "ctr", 7, &s.0, &mut made)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("linux.intelRdt"), "{e}");
+        assert_eq!(made, Made(vec![s.0.join("ctr")]));
+        made.remove();
+        assert!(!s.0.join("ctr").exists());
+        assert_eq!(made, Made::default());
+    }
+
+    #[test]
+    fn remove_goes_innermost_first() {
+        let s = Scratch::new("order");
+        let (a, b) = (s.0.join("a"), s.0.join("a/mon_groups"));
+        std::fs::create_dir_all(&b).unwrap();
+        let mut made = Made(vec![a.clone(), b]);
+        made.remove();
+        assert!(!a.exists());
     }
 
     #[test]
