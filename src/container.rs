@@ -117,20 +117,7 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
         .as_ref()
         .ok_or_else(|| Error::config("process", "missing"))?;
     let terminal = process.terminal().unwrap_or(false);
-    match (terminal, &o.console_socket) {
-        (true, None) if !o.foreground => {
-            return Err(Error::Msg(
-                "cannot allocate tty if husk will detach without setting console socket".into(),
-            ));
-        }
-        (true, _) => {}
-        (false, Some(_)) => {
-            return Err(Error::Msg(
-                "cannot use console socket if husk will not detach or allocate tty".into(),
-            ));
-        }
-        (false, None) => {}
-    }
+    crate::tty::check_console_flags(terminal, o.console_socket.is_some(), !o.foreground)?;
     let linux = bundle.spec.linux().as_ref();
     let cg_raw = linux
         .and_then(|l| l.cgroups_path().as_ref())
@@ -224,19 +211,8 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     crate::fault::point("create:after-cgroup");
     // The console socket: the caller's (connected here, on the host), or for a
     // foreground `run` one end of a pair whose other end husk keeps.
-    let (console_child, console_keep) = match (&o.console_socket, terminal) {
-        (Some(path), true) => {
-            let s = std::os::unix::net::UnixStream::connect(path)
-                .map_err(|e| io_err("connect", path, e).context("--console-socket"))?;
-            (Some(OwnedFd::from(s)), None)
-        }
-        (None, true) => {
-            let (a, b) = std::os::unix::net::UnixStream::pair()
-                .map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
-            (Some(OwnedFd::from(a)), Some(b))
-        }
-        _ => (None, None),
-    };
+    let (console_child, console_keep) =
+        crate::tty::console_socket(o.console_socket.as_deref(), terminal)?;
     let sealed = process::sealed::open()?;
     // On a pure v2 host the init is born in its cgroup (clone3 + CLONE_INTO_CGROUP).
     let pure_v2 =

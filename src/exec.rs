@@ -3,7 +3,7 @@
 //! sealed husk like the init, placed in the container's cgroup by the
 //! parent, and joins the container's namespaces through a pidfd of its init.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -72,32 +72,8 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
     crate::init::taskattr::check_process(&process, "process")?;
     crate::spec::check_rlimits(&process)?;
     let terminal = process.terminal().unwrap_or(false);
-    match (terminal, &o.console_socket) {
-        (true, None) if o.detach => {
-            return Err(Error::Msg(
-                "cannot allocate tty if husk will detach without setting console socket".into(),
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(Error::Msg(
-                "cannot use console socket if husk will not detach or allocate tty".into(),
-            ));
-        }
-        _ => {}
-    }
-    let (console_child, console_keep) = match (&o.console_socket, terminal) {
-        (Some(path), true) => {
-            let s = std::os::unix::net::UnixStream::connect(path)
-                .map_err(|e| io_err("connect", path, e).context("--console-socket"))?;
-            (Some(OwnedFd::from(s)), None)
-        }
-        (None, true) => {
-            let (a, b) = std::os::unix::net::UnixStream::pair()
-                .map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
-            (Some(OwnedFd::from(a)), Some(b))
-        }
-        _ => (None, None),
-    };
+    tty::check_console_flags(terminal, o.console_socket.is_some(), o.detach)?;
+    let (console_child, console_keep) = tty::console_socket(o.console_socket.as_deref(), terminal)?;
     let mut set = SigSet::empty();
     if !o.detach {
         crate::sys::set_child_subreaper()

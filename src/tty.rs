@@ -4,12 +4,53 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use nix::sys::termios;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_err};
+
+/// runc's rules for `process.terminal` and `--console-socket`, for `create`
+/// and `exec` alike: a process that husk leaves running on its own (`create`,
+/// `exec -d`) needs the socket for its terminal; the socket is only for a terminal.
+pub fn check_console_flags(terminal: bool, socket: bool, detach: bool) -> Result<()> {
+    match (terminal, socket) {
+        (true, false) if detach => Err(Error::Msg(
+            "cannot allocate tty if husk will detach without setting console socket".into(),
+        )),
+        (false, true) => Err(Error::Msg(
+            "cannot use console socket if husk will not detach or allocate tty".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The console socket of a new process (the init of `create`, or an
+/// `exec`'d process), over which it sends its pty master: with a terminal,
+/// the caller's `--console-socket` connected here, on the host; or, in the
+/// foreground without one, one end of a socket pair whose other end husk
+/// keeps (the second value) to receive the master and proxy the terminal.
+/// Without a terminal, neither.
+pub fn console_socket(
+    socket: Option<&Path>,
+    terminal: bool,
+) -> Result<(Option<OwnedFd>, Option<UnixStream>)> {
+    match (socket, terminal) {
+        (Some(path), true) => {
+            let s = UnixStream::connect(path)
+                .map_err(|e| io_err("connect", path, e).context("--console-socket"))?;
+            Ok((Some(OwnedFd::from(s)), None))
+        }
+        (None, true) => {
+            let (a, b) = UnixStream::pair().map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
+            Ok((Some(OwnedFd::from(a)), Some(b)))
+        }
+        (_, false) => Ok((None, None)),
+    }
+}
 
 /// A new pty: master, and the slave opened from it without a path lookup.
 pub struct Pty {
@@ -163,5 +204,60 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         let _ = termios::tcsetattr(self.fd.as_fd(), termios::SetArg::TCSANOW, &self.saved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_flags_follow_runc() {
+        let e = check_console_flags(true, false, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot allocate tty if husk will detach"),
+            "{e}"
+        );
+        let e = check_console_flags(false, true, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("cannot use console socket"), "{e}");
+        check_console_flags(false, true, true).unwrap_err();
+        for (terminal, socket, detach) in [
+            (true, false, false),
+            (true, true, true),
+            (true, true, false),
+            (false, false, true),
+            (false, false, false),
+        ] {
+            check_console_flags(terminal, socket, detach).unwrap();
+        }
+    }
+
+    #[test]
+    fn console_socket_pair_carries_the_master() {
+        let (child, keep) = console_socket(None, false).unwrap();
+        assert!(child.is_none() && keep.is_none());
+        let (child, keep) = console_socket(None, true).unwrap();
+        let (child, keep) = (child.unwrap(), keep.unwrap());
+        let pty = open_pty().unwrap();
+        send_fd(child.as_fd(), pty.master.as_fd(), "master").unwrap();
+        let got = recv_fd(keep.as_fd()).unwrap();
+        let a = nix::sys::stat::fstat(&got).unwrap();
+        let b = nix::sys::stat::fstat(&pty.master).unwrap();
+        assert_eq!((a.st_dev, a.st_ino), (b.st_dev, b.st_ino));
+    }
+
+    #[test]
+    fn console_socket_names_the_flag() {
+        let p = Path::new("/nonexistent/husk-console.sock");
+        let e = console_socket(Some(p), true).unwrap_err().to_string();
+        assert!(e.contains("--console-socket"), "{e}");
+        assert!(e.contains("/nonexistent/husk-console.sock"), "{e}");
+        // Without a terminal the socket is not used (the flags check refused it before).
+        let (child, keep) = console_socket(Some(p), false).unwrap();
+        assert!(child.is_none() && keep.is_none());
     }
 }
