@@ -224,6 +224,87 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
+/// Before the init blocks until `start`: unmap this process's pages of its
+/// own executable's read-only segments (code and constants, never written:
+/// Rust emits no text relocations, and RELRO data sits in a writable PT_LOAD,
+/// which is left alone), and give free heap back. The pages stay in the page
+/// cache, shared with every other husk; the few needed after `start` fault
+/// back in. A container waiting to start then holds almost no memory of husk.
+pub fn release_own_text() {
+    extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        _data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: glibc passes a valid dl_phdr_info for the duration of the
+        // call; dlpi_phdr points at dlpi_phnum program headers.
+        let (base, phdrs) = unsafe {
+            let info = &*info;
+            if info.dlpi_phdr.is_null() {
+                return 1;
+            }
+            (
+                info.dlpi_addr as usize,
+                std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize),
+            )
+        };
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            n if n > 0 => n as usize,
+            _ => return 1,
+        };
+        for ph in phdrs {
+            if ph.p_type != libc::PT_LOAD || ph.p_flags & libc::PF_W != 0 {
+                continue;
+            }
+            let start = base + ph.p_vaddr as usize;
+            let end = start + ph.p_memsz as usize;
+            let first = start.div_ceil(page) * page;
+            let last = end / page * page;
+            if last > first {
+                // SAFETY: the range lies inside a read-only, file-backed
+                // segment of our own executable that nothing ever wrote:
+                // dropping its pages loses nothing, later accesses re-read
+                // them from the file.
+                unsafe {
+                    libc::madvise(
+                        first as *mut libc::c_void,
+                        last - first,
+                        libc::MADV_DONTNEED,
+                    )
+                };
+            }
+        }
+        // The first object is the executable itself; libraries are shared anyway.
+        1
+    }
+    // SAFETY: `each` only reads what glibc hands it and returns non-zero to stop.
+    unsafe {
+        libc::dl_iterate_phdr(Some(each), std::ptr::null_mut());
+        libc::malloc_trim(0);
+    }
+    // The stack below this frame, as deep as set-up went, is dead: zero it
+    // lazily. One page of margin keeps madvise's own frame; the 256 KiB below
+    // stay inside the stack's guard gap, where nothing else is mapped (holes
+    // make madvise return ENOMEM after doing the rest, which is fine).
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    let top = (sp / 4096).saturating_sub(1) * 4096;
+    let bottom = top.saturating_sub(256 << 10);
+    if top > bottom {
+        // SAFETY: [bottom, top) lies below the live stack (at least a page under
+        // this frame): no live data is there, and anonymous pages dropped by
+        // MADV_DONTNEED read back as zeros if ever touched again.
+        unsafe {
+            libc::madvise(
+                bottom as *mut libc::c_void,
+                top - bottom,
+                libc::MADV_DONTNEED,
+            )
+        };
+    }
+}
+
 /// The path through which a descriptor can be named to path-based calls such
 /// as mount(2). The procfs at /proc is the one husk saw before pivot_root.
 pub fn fd_path(fd: BorrowedFd<'_>) -> String {

@@ -250,6 +250,10 @@ fn container_init(
         let _ = writeln!(std::io::stderr(), "husk init: {msg}");
         std::process::exit(127)
     };
+    if cfg.seccomp.is_none() {
+        // With a filter, this was done before it was installed.
+        sys::release_own_text();
+    }
     // Wait for `start`: opening the fifo for writing blocks until it opens it for reading.
     let gate = proc.reopen(fifo.as_fd(), OFlag::O_WRONLY);
     let gate = gate.unwrap_or_else(|e| fail(format!("open exec fifo: {e}")));
@@ -289,6 +293,8 @@ fn seccomp(cfg: &InitConfig, sock: &mut UnixStream) -> Result<()> {
     let Some(filter) = &cfg.seccomp else {
         return Ok(());
     };
+    // While madvise is surely allowed: the filter may forbid it.
+    sys::release_own_text();
     if let Some(fd) = crate::seccomp::install(filter)? {
         protocol::send(sock, &Message::SeccompListener)?;
         crate::seccomp::notify::send_fd(sock, fd.as_fd())?;
