@@ -258,7 +258,7 @@ impl Root {
         })
     }
 
-    /// Write a container's state atomically (temporary file, fsync, rename).
+    /// Write a container's state atomically (temporary file, then rename).
     pub fn save(&self, st: &State) -> Result<()> {
         let dir = self.dir(&st.id);
         let tmp = dir.join(format!(".{STATE_FILE}.{}", std::process::id()));
@@ -272,8 +272,15 @@ impl Root {
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(&tmp)
             .map_err(|e| io_err("open", &tmp, e))?;
-        f.write_all(&data).map_err(|e| io_err("write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("fsync", &tmp, e))?;
+        // No fsync: the rename alone is atomic for every reader and survives
+        // any crash of husk (the page cache is shared); only a crash of the
+        // machine could lose it, and that ends the containers it describes
+        // too. A state root on disk paid one or two journal flushes per
+        // create for nothing.
+        if let Err(e) = f.write_all(&data) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err("write", &tmp, e));
+        }
         fs::rename(&tmp, &path).map_err(|e| io_err("rename", &path, e))
     }
 
