@@ -354,11 +354,11 @@ pub fn reset_signals() {
     }
 }
 
-/// fork(2). The caller is single-threaded (the init), so the child may run
-/// ordinary Rust code.
+/// fork(2). Either the caller is single-threaded (the init), so the child may
+/// run ordinary Rust code, or the child only runs `exec_init_child`, which
+/// allocates nothing and takes no lock.
 pub fn fork() -> Result<Option<i32>, Errno> {
-    // SAFETY: husk's init is single-threaded when it forks (see init::mod), so
-    // no lock can be held by another thread in the child.
+    // SAFETY: see above: no lock another thread might hold is taken in the child.
     match unsafe { libc::fork() } {
         -1 => Err(Errno::last()),
         0 => Ok(None),
@@ -539,15 +539,34 @@ pub fn clone3_into_cgroup(cgroup: BorrowedFd<'_>) -> Result<Option<i32>, Errno> 
     }
 }
 
-/// In the child of `clone3_into_cgroup`: put the init's descriptors in
-/// place, mark the rest close-on-exec, clear the signal mask and execveat the
-/// sealed binary. Never returns (exit 127 on failure).
+/// Argument or environment vector for execveat, built before a fork: the
+/// strings and the NULL-terminated pointer array the kernel reads.
+pub struct ExecVec {
+    _strings: Vec<CString>,
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl ExecVec {
+    pub fn new(strings: Vec<CString>) -> Self {
+        let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        ExecVec {
+            _strings: strings,
+            ptrs,
+        }
+    }
+}
+
+/// In the child of a fork of husk's create or exec: put the init's
+/// descriptors in place, mark the rest close-on-exec, clear the signal mask
+/// and execveat the sealed binary. Allocates nothing (everything was built
+/// before the fork). Never returns (exit 127 on failure).
 pub fn exec_init_child(
     sealed: BorrowedFd<'_>,
     moves: &[Option<(RawFd, RawFd)>],
     first_stray: RawFd,
-    argv: &[CString],
-    envp: &[CString],
+    argv: &ExecVec,
+    envp: &ExecVec,
 ) -> ! {
     for (from, to) in moves.iter().flatten() {
         // SAFETY: dup2 on descriptors this process owns.
@@ -556,14 +575,50 @@ pub fn exec_init_child(
             unsafe { libc::_exit(127) };
         }
     }
-    let _ = cloexec_from(first_stray as u32);
-    // SAFETY: an empty, initialised set is passed by pointer for the call only.
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: plain integers; with CLOSE_RANGE_CLOEXEC nothing is closed now.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first_stray as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret != 0 {
+        // Kernels before 5.11: one by one, up to the descriptor limit.
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct we pass; fcntl F_SETFD on a
+        // closed number just fails with EBADF.
+        unsafe {
+            let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur.min(1 << 20) as RawFd
+            } else {
+                1 << 16
+            };
+            for fd in first_stray..top {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
+    // SAFETY: an empty, initialised set is passed by pointer for the call only;
+    // argv and envp are NULL-terminated arrays of C strings that outlive the
+    // call; the empty path with AT_EMPTY_PATH executes `sealed` itself.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::syscall(
+            libc::SYS_execveat,
+            sealed.as_raw_fd(),
+            c"".as_ptr(),
+            argv.ptrs.as_ptr(),
+            envp.ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
+        libc::_exit(127)
     }
-    let _ = nix::unistd::execveat(sealed, c"", argv, envp, nix::fcntl::AtFlags::AT_EMPTY_PATH);
-    // SAFETY: _exit is always safe to call.
-    unsafe { libc::_exit(127) }
 }

@@ -6,8 +6,6 @@ pub mod sealed;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
 
 use crate::error::{Error, Result};
 
@@ -29,120 +27,139 @@ pub struct Init {
     pub console_fd: Option<RawFd>,
 }
 
-/// The direct child: started by std's Command, or by clone3 into a cgroup.
-pub enum InitChild {
-    Std(Child),
-    Raw(i32),
-}
+/// The direct child (forked, or cloned into a cgroup), reaped by `wait`.
+pub struct InitChild(i32);
 
 impl InitChild {
     pub fn id(&self) -> u32 {
-        match self {
-            InitChild::Std(c) => c.id(),
-            InitChild::Raw(p) => *p as u32,
-        }
+        self.0 as u32
     }
 
     pub fn kill(&mut self) -> std::io::Result<()> {
-        match self {
-            InitChild::Std(c) => c.kill(),
-            InitChild::Raw(p) => nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*p),
-                nix::sys::signal::Signal::SIGKILL,
-            )
-            .map_err(std::io::Error::from),
-        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .map_err(std::io::Error::from)
     }
 
     pub fn wait(&mut self) -> std::io::Result<()> {
-        match self {
-            InitChild::Std(c) => c.wait().map(drop),
-            InitChild::Raw(p) => loop {
-                match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(*p), None) {
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    r => return r.map(drop).map_err(std::io::Error::from),
-                }
-            },
+        loop {
+            match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.0), None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => return r.map(drop).map_err(std::io::Error::from),
+            }
         }
     }
 }
 
-/// Start `husk init` from the sealed binary. Descriptors 3..3+preserve_fds
-/// pass through; the socket and the fifo follow them.
+/// Everything the child needs, made before it is forked: after the fork it
+/// only calls dup2, close_range, sigprocmask and execveat.
+struct Prepared {
+    parent: UnixStream,
+    child_end: UnixStream,
+    /// Copies above the slots they go to, so no dup2 in the child clobbers a source.
+    high: Vec<OwnedFd>,
+    moves: [Option<(RawFd, RawFd)>; 3],
+    first_stray: RawFd,
+    base: RawFd,
+    console: bool,
+    argv: crate::sys::ExecVec,
+    envp: crate::sys::ExecVec,
+}
+
+/// Descriptors 3..3+preserve_fds pass through; the socket, the fifo and the
+/// console socket follow them.
+fn prepare(fifo: &OwnedFd, console: Option<&OwnedFd>, preserve_fds: u32) -> Result<Prepared> {
+    use std::ffi::CString;
+    let (parent, child_end) =
+        UnixStream::pair().map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
+    let base = 3 + preserve_fds as RawFd;
+    let high =
+        |fd: BorrowedFd<'_>| crate::sys::dup_above(fd, base + 2).map_err(|e| Error::call("dup", e));
+    let sock_hi = high(child_end.as_fd())?;
+    let fifo_hi = high(fifo.as_fd())?;
+    let console_hi = console.map(|c| high(c.as_fd())).transpose()?;
+    let moves = [
+        Some((sock_hi.as_raw_fd(), base)),
+        Some((fifo_hi.as_raw_fd(), base + 1)),
+        console_hi.as_ref().map(|c| (c.as_raw_fd(), base + 2)),
+    ];
+    // Descriptors the caller left open beyond those passed on: not for the
+    // init (as runc marks them close-on-exec before starting its init): a
+    // directory among them would give a path out of the container while the
+    // init resolves the program and its working directory (CVE-2024-21626).
+    let first_stray = base + 2 + RawFd::from(console_hi.is_some());
+    let argv = vec![
+        c"husk".to_owned(),
+        CString::new(INIT_ARG).map_err(|_| Error::Msg("argv".into()))?,
+    ];
+    let mut envp = vec![
+        CString::new(format!("{INIT_SOCK_ENV}={base}")).map_err(|_| Error::Msg("env".into()))?,
+    ];
+    if log::log_enabled!(log::Level::Debug) {
+        envp.push(c"_HUSK_DEBUG=1".to_owned());
+    }
+    let console = console_hi.is_some();
+    let mut high = vec![sock_hi, fifo_hi];
+    high.extend(console_hi);
+    Ok(Prepared {
+        parent,
+        child_end,
+        high,
+        moves,
+        first_stray,
+        base,
+        console,
+        argv: crate::sys::ExecVec::new(argv),
+        envp: crate::sys::ExecVec::new(envp),
+    })
+}
+
+impl Prepared {
+    /// Fork (or clone into `cgroup`) and exec the sealed binary as `husk init`.
+    fn spawn(self, sealed: &OwnedFd, cgroup: Option<BorrowedFd<'_>>) -> Result<Init> {
+        let mut in_cgroup = cgroup.is_some();
+        let forked = match cgroup.map(crate::sys::clone3_into_cgroup) {
+            Some(Err(e)) => {
+                log::debug!("clone3 into the cgroup: {e}; moving the init after spawning it");
+                in_cgroup = false;
+                crate::sys::fork()
+            }
+            Some(r) => r,
+            None => crate::sys::fork(),
+        };
+        match forked {
+            Err(e) => Err(Error::call("fork", e)),
+            Ok(None) => crate::sys::exec_init_child(
+                sealed.as_fd(),
+                &self.moves,
+                self.first_stray,
+                &self.argv,
+                &self.envp,
+            ),
+            Ok(Some(pid)) => {
+                drop((self.child_end, self.high));
+                Ok(Init {
+                    child: InitChild(pid),
+                    in_cgroup,
+                    sock: self.parent,
+                    fifo_fd: self.base + 1,
+                    console_fd: self.console.then_some(self.base + 2),
+                })
+            }
+        }
+    }
+}
+
+/// Start `husk init` from the sealed binary.
 pub fn spawn_init(
     sealed: &OwnedFd,
     fifo: &OwnedFd,
     console: Option<&OwnedFd>,
     preserve_fds: u32,
 ) -> Result<Init> {
-    let (parent, child_end) =
-        UnixStream::pair().map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
-    let base = 3 + preserve_fds as RawFd;
-    // Copies above the slots they go to, so no dup2 below clobbers a source.
-    let high =
-        |fd: BorrowedFd<'_>| crate::sys::dup_above(fd, base + 2).map_err(|e| Error::call("dup", e));
-    let sock_hi = high(child_end.as_fd())?;
-    let fifo_hi = high(fifo.as_fd())?;
-    let console_hi = console.map(|c| high(c.as_fd())).transpose()?;
-    let (sock_raw, fifo_raw) = (sock_hi.as_raw_fd(), fifo_hi.as_raw_fd());
-    let console_raw = console_hi.as_ref().map(|c| c.as_raw_fd());
-    // Descriptors the caller left open beyond those passed on: not for the
-    // init (as runc marks them close-on-exec before starting its init): a
-    // directory among them would give a path out of the container while the
-    // init resolves the program and its working directory (CVE-2024-21626).
-    let first_stray = base + 2 + RawFd::from(console_raw.is_some());
-    let mut cmd = Command::new(format!("/proc/self/fd/{}", sealed.as_raw_fd()));
-    cmd.arg0("husk")
-        .arg(INIT_ARG)
-        .env_clear()
-        .env(INIT_SOCK_ENV, base.to_string());
-    if log::log_enabled!(log::Level::Debug) {
-        cmd.env("_HUSK_DEBUG", "1");
-    }
-    // SAFETY: the closure runs in the forked child before execve and calls only
-    // dup2(2), close_range(2), getrlimit(2) and fcntl(2), which are
-    // async-signal-safe; the descriptors it names are open.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(sock_raw, base) < 0 || libc::dup2(fifo_raw, base + 1) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(c) = console_raw
-                && libc::dup2(c, base + 2) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-            let (first, all) = (first_stray as libc::c_uint, libc::c_uint::MAX);
-            if libc::syscall(libc::SYS_close_range, first, all, CLOSE_RANGE_CLOEXEC) != 0 {
-                // Kernels before 5.11: one by one, up to the descriptor limit.
-                let mut lim = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-                    lim.rlim_cur.min(1 << 20) as RawFd
-                } else {
-                    1 << 16
-                };
-                for fd in first_stray..top {
-                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::Msg(format!("start init: {e}")))?;
-    drop(child_end);
-    Ok(Init {
-        child: InitChild::Std(child),
-        in_cgroup: false,
-        sock: parent,
-        fifo_fd: base + 1,
-        console_fd: console_raw.map(|_| base + 2),
-    })
+    prepare(fifo, console, preserve_fds)?.spawn(sealed, None)
 }
 
 /// On a pure cgroup v2 host: start the init with clone3 and CLONE_INTO_CGROUP,
@@ -155,64 +172,15 @@ pub fn spawn_init_into(
     preserve_fds: u32,
     cgroup_dir: &std::path::Path,
 ) -> Result<Init> {
-    use std::ffi::CString;
-    let fallback = || spawn_init(sealed, fifo, console, preserve_fds);
+    let prepared = prepare(fifo, console, preserve_fds)?;
     let Ok(cg) = nix::fcntl::open(
         cgroup_dir,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     ) else {
-        return fallback();
+        return prepared.spawn(sealed, None);
     };
-    let (parent, child_end) =
-        UnixStream::pair().map_err(|e| Error::Msg(format!("socketpair: {e}")))?;
-    let base = 3 + preserve_fds as RawFd;
-    let high =
-        |fd: BorrowedFd<'_>| crate::sys::dup_above(fd, base + 2).map_err(|e| Error::call("dup", e));
-    let sock_hi = high(child_end.as_fd())?;
-    let fifo_hi = high(fifo.as_fd())?;
-    let console_hi = console.map(|c| high(c.as_fd())).transpose()?;
-    let first_stray = base + 2 + RawFd::from(console_hi.is_some());
-    // Everything the child needs is made before the clone: after it, the
-    // child only calls dup2, close_range, sigprocmask and execveat.
-    let argv = [
-        c"husk".to_owned(),
-        CString::new(INIT_ARG).map_err(|_| Error::Msg("argv".into()))?,
-    ];
-    let mut envp = vec![
-        CString::new(format!("{INIT_SOCK_ENV}={base}")).map_err(|_| Error::Msg("env".into()))?,
-    ];
-    if log::log_enabled!(log::Level::Debug) {
-        envp.push(c"_HUSK_DEBUG=1".to_owned());
-    }
-    let moves = [
-        Some((sock_hi.as_raw_fd(), base)),
-        Some((fifo_hi.as_raw_fd(), base + 1)),
-        console_hi.as_ref().map(|c| (c.as_raw_fd(), base + 2)),
-    ];
-    match crate::sys::clone3_into_cgroup(cg.as_fd()) {
-        Err(e) => {
-            log::debug!(
-                "clone3 into {}: {e}; moving the init after spawning it",
-                cgroup_dir.display()
-            );
-            drop((parent, child_end, sock_hi, fifo_hi, console_hi));
-            fallback()
-        }
-        Ok(None) => {
-            crate::sys::exec_init_child(sealed.as_fd(), &moves, first_stray, &argv, &envp);
-        }
-        Ok(Some(pid)) => {
-            drop(child_end);
-            Ok(Init {
-                child: InitChild::Raw(pid),
-                in_cgroup: true,
-                sock: parent,
-                fifo_fd: base + 1,
-                console_fd: console_hi.map(|_| base + 2),
-            })
-        }
-    }
+    prepared.spawn(sealed, Some(cg.as_fd()))
 }
 
 #[cfg(test)]
