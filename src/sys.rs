@@ -261,19 +261,9 @@ pub fn release_own_text() {
             let end = start + ph.p_memsz as usize;
             let first = start.div_ceil(page) * page;
             let last = end / page * page;
-            if last > first {
-                // SAFETY: the range lies inside a read-only, file-backed
-                // segment of our own executable that nothing ever wrote:
-                // dropping its pages loses nothing, later accesses re-read
-                // them from the file.
-                unsafe {
-                    libc::madvise(
-                        first as *mut libc::c_void,
-                        last - first,
-                        libc::MADV_DONTNEED,
-                    )
-                };
-            }
+            // A read-only, file-backed segment of our own executable that
+            // nothing ever wrote: later accesses re-read it from the file.
+            dont_need(first, last);
         }
         // The first object is the executable itself; libraries are shared anyway.
         1
@@ -291,14 +281,21 @@ pub fn release_own_text() {
     let sp = std::ptr::addr_of!(here) as usize;
     let top = (sp / 4096).saturating_sub(1) * 4096;
     let bottom = top.saturating_sub(256 << 10);
-    if top > bottom {
-        // SAFETY: [bottom, top) lies below the live stack (at least a page under
-        // this frame): no live data is there, and anonymous pages dropped by
-        // MADV_DONTNEED read back as zeros if ever touched again.
+    // Below the live stack (at least a page under this frame): no live data
+    // is there, and anonymous pages read back as zeros if touched again.
+    dont_need(bottom, top);
+}
+
+/// madvise(MADV_DONTNEED) over [first, last), for `release_own_text` only:
+/// its callers pass page-aligned ranges whose contents are not needed.
+fn dont_need(first: usize, last: usize) {
+    if last > first {
+        // SAFETY: MADV_DONTNEED only drops pages; both callers pass ranges that
+        // hold nothing live (see there), so no Rust value is invalidated.
         unsafe {
             libc::madvise(
-                bottom as *mut libc::c_void,
-                top - bottom,
+                first as *mut libc::c_void,
+                last - first,
                 libc::MADV_DONTNEED,
             )
         };
