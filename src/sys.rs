@@ -230,6 +230,7 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
 /// which is left alone), and give free heap back. The pages stay in the page
 /// cache, shared with every other husk; the few needed after `start` fault
 /// back in. A container waiting to start then holds almost no memory of husk.
+#[inline(never)] // its frame must be its own: the stack below it is dropped
 pub fn release_own_text() {
     extern "C" fn each(
         info: *mut libc::dl_phdr_info,
@@ -274,14 +275,16 @@ pub fn release_own_text() {
         libc::malloc_trim(0);
     }
     // The stack below this frame, as deep as set-up went, is dead: zero it
-    // lazily. One page of margin keeps madvise's own frame; the 256 KiB below
+    // lazily. This function is never inlined, so every caller's frame lies
+    // above `here`; 16 KiB of margin keep this frame's own locals and the
+    // frames of the calls below (madvise's); the 256 KiB below those
     // stay inside the stack's guard gap, where nothing else is mapped (holes
     // make madvise return ENOMEM after doing the rest, which is fine).
     let here = 0u8;
     let sp = std::ptr::addr_of!(here) as usize;
-    let top = (sp / 4096).saturating_sub(1) * 4096;
+    let top = (sp / 4096).saturating_sub(4) * 4096;
     let bottom = top.saturating_sub(256 << 10);
-    // Below the live stack (at least a page under this frame): no live data
+    // Below the live stack (16 KiB under this frame): no live data
     // is there, and anonymous pages read back as zeros if touched again.
     dont_need(bottom, top);
 }
