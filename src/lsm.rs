@@ -23,10 +23,16 @@
 //!   `attr/exec`, and in `attr/keycreate` while the session keyring is made.
 //!   Both take effect at execve and only for this process.
 //! * Mount labels: [`mount_data`] adds `context="<linux.mountLabel>"` to
-//!   the data of the file systems runc labels (tmpfs, devpts, mqueue and the
-//!   other non-bind mounts; not proc, sysfs or cgroup).
+//!   the data of the file systems runc labels (tmpfs, devpts and the other
+//!   non-bind mounts; not proc, sysfs or cgroup). mqueue is mounted without
+//!   it and its root labelled after ([`label_mount_root`]), as runc does:
+//!   its superblock is the ipc namespace's, made at the namespace's birth
+//!   without a context, and SELinux refuses other settings for it (EINVAL,
+//!   "Same superblock, different security settings"). [`check_mount_label`]
+//!   asks the kernel whether the loaded policy knows the label, so that an
+//!   unknown one is refused naming the field, not as a mount's EINVAL.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -122,9 +128,64 @@ impl Labels {
     }
 }
 
-/// `linux.mountLabel` is only given where SELinux can apply it.
+/// `linux.mountLabel` is only given where SELinux can apply it, and must be
+/// a context the loaded policy knows.
 pub fn check_mount_label(label: Option<&str>) -> Result<()> {
-    check_mount_label_with(label, selinux_enabled())
+    check_mount_label_with(label, selinux_enabled())?;
+    match label.filter(|l| !l.is_empty()) {
+        Some(l) => check_context(l).map_err(|e| e.context("linux.mountLabel")),
+        None => Ok(()),
+    }
+}
+
+/// libselinux's security_check_context: selinuxfs's `context` takes a
+/// context and fails with EINVAL when the loaded policy does not know it.
+/// Only that answer refuses the label: where the file cannot be written
+/// (another error), the mount itself will tell.
+fn check_context(label: &str) -> Result<()> {
+    let path = Path::new(SELINUXFS).join("context");
+    match std::fs::write(&path, label) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::Msg(format!(
+            "{label:?} is not a valid context in the loaded SELinux policy"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a file system of this type takes `linux.mountLabel` as its
+/// root's label after the mount instead of in its data (mqueue: see the
+/// module's documentation).
+pub fn labels_root_after_mount(fstype: &str) -> bool {
+    fstype == "mqueue"
+}
+
+/// Label the root of a just mounted file system of `fstype` with
+/// `linux.mountLabel`, where that is how it gets it (runc's
+/// label.SetFileLabel of /dev/mqueue). `dir` is the root, opened for reading.
+pub fn label_mount_root(fstype: &str, dir: BorrowedFd<'_>, label: Option<&str>) -> Result<()> {
+    let Some(label) = label.filter(|l| !l.is_empty()) else {
+        return Ok(());
+    };
+    if !labels_root_after_mount(fstype) {
+        return Ok(());
+    }
+    // SAFETY: a valid descriptor, a NUL-terminated name, and a buffer of
+    // the length given.
+    let r = unsafe {
+        libc::fsetxattr(
+            dir.as_raw_fd(),
+            c"security.selinux".as_ptr(),
+            label.as_ptr().cast(),
+            label.len(),
+            0,
+        )
+    };
+    if r != 0 {
+        return Err(
+            Error::call("fsetxattr security.selinux", Errno::last()).context("linux.mountLabel")
+        );
+    }
+    Ok(())
 }
 
 fn check_mount_label_with(label: Option<&str>, selinux: bool) -> Result<()> {
@@ -174,12 +235,16 @@ fn write_all_once(fd: OwnedFd, rel: &str, value: &str) -> Result<()> {
 
 /// The data of a mount with `linux.mountLabel` added where runc adds it:
 /// every file system but bind mounts, proc, sysfs and cgroups (which do not
-/// take a context, or get one from elsewhere).
+/// take a context, or get one from elsewhere) and mqueue (labelled by
+/// [`label_mount_root`] instead).
 pub fn mount_data(fstype: &str, bind: bool, data: &str, label: Option<&str>) -> String {
     let Some(label) = label.filter(|l| !l.is_empty()) else {
         return data.to_string();
     };
-    if bind || matches!(fstype, "proc" | "sysfs" | "cgroup" | "cgroup2" | "bind") {
+    if bind
+        || labels_root_after_mount(fstype)
+        || matches!(fstype, "proc" | "sysfs" | "cgroup" | "cgroup2" | "bind")
+    {
         return data.to_string();
     }
     let ctx = format!("context=\"{label}\"");
@@ -236,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn only_the_policy_refuses_a_mount_label() {
+        // Without selinuxfs the write fails otherwise: no verdict here.
+        if !Path::new(SELINUXFS).join("context").exists() {
+            assert!(check_context("system_u:object_r:container_file_t:s0").is_ok());
+        }
+    }
+
+    #[test]
     fn mount_label_goes_where_runc_puts_it() {
         let l = Some("system_u:object_r:container_file_t:s0:c1,c2");
         assert_eq!(
@@ -243,9 +316,13 @@ mod tests {
             "mode=755,context=\"system_u:object_r:container_file_t:s0:c1,c2\""
         );
         assert_eq!(
-            mount_data("mqueue", false, "", l),
+            mount_data("devpts", false, "", l),
             "context=\"system_u:object_r:container_file_t:s0:c1,c2\""
         );
+        // mqueue's root is labelled after the mount instead.
+        assert_eq!(mount_data("mqueue", false, "", l), "");
+        assert!(labels_root_after_mount("mqueue"));
+        assert!(!labels_root_after_mount("tmpfs"));
         assert!(mount_data("devpts", false, "newinstance", l).contains("context="));
         for (t, bind) in [
             ("proc", false),
