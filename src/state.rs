@@ -317,7 +317,13 @@ impl Root {
 
 /// Start time of a process (clock ticks after boot), `None` when it is gone or a zombie.
 pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // One read: procfs reports size 0, so read_to_string would grow its
+    // buffer over five reads.
+    let mut buf = [0u8; 4096];
+    let n = fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut buf))
+        .ok()?;
+    let stat = std::str::from_utf8(&buf[..n]).ok()?;
     // The command name may hold spaces and parentheses: parse after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut fields = rest.split(' ');

@@ -507,10 +507,14 @@ pub fn freeze(st: &CgroupState, on: bool) -> Result<()> {
 
 /// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
 pub fn is_frozen(st: &CgroupState) -> bool {
-    st.dirs.iter().any(|d| {
-        fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
-            || fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
-    })
+    // One read where the v1 freezer is mounted (state and list ask this of
+    // every container: no probing of the other nine controllers' files).
+    if let Some(d) = v1_dir(st, "freezer") {
+        return fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN");
+    }
+    st.dirs
+        .iter()
+        .any(|d| fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1"))
 }
 
 /// The hierarchy directory of one v1 controller, if the container has it.
