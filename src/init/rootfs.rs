@@ -133,14 +133,14 @@ pub fn setup(
         .transpose()?;
     // As runc: the whole tree takes rootfsPropagation (rslave by default, so
     // that nothing the container mounts propagates back to the host) ...
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        prop.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC),
-        None::<&str>,
-    )
-    .map_err(|e| Error::sys("mount", "/", e).context("set the propagation of /"))?;
+    // except an unbindable one, which would refuse the bind of the rootfs
+    // below (EINVAL, as runc fails): the tree is rslave until pivot_root, and
+    // the new root takes the unbindable propagation after it.
+    let before = prop
+        .filter(|p| !p.contains(MsFlags::MS_UNBINDABLE))
+        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    nix::mount::mount(None::<&str>, "/", None::<&str>, before, None::<&str>)
+        .map_err(|e| Error::sys("mount", "/", e).context("set the propagation of /"))?;
     // ... and the mount holding the rootfs is made private, so that the bind
     // below does not propagate anywhere and pivot_root accepts it.
     make_parent_mount_private(&cfg.rootfs)?;
