@@ -627,7 +627,8 @@ pub fn state_value(root: &Root, st: &State) -> Value {
 /// `state ID`.
 pub fn state(root: &Root, id: &str) -> Result<Value> {
     state::validate_id(id)?;
-    let st = root.load(id)?;
+    // The brief view: the saved config is not needed to say the state.
+    let st = root.load_brief(id)?;
     Ok(state_value(root, &st))
 }
 
@@ -659,7 +660,7 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
 /// `kill ID SIGNAL`: to the init (by pidfd), or with `all` to every process in its cgroup.
 pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
     state::validate_id(id)?;
-    let st = root.load(id)?;
+    let st = root.load_brief(id)?;
     let status = st.status(root);
     if all && status == Status::Stopped && cgroups::pids(&st.cgroup).is_empty() {
         return Err(Error::NotRunning);
