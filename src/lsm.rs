@@ -159,16 +159,11 @@ pub fn labels_root_after_mount(fstype: &str) -> bool {
     fstype == "mqueue"
 }
 
-/// Label the root of a just mounted file system of `fstype` with
-/// `linux.mountLabel`, where that is how it gets it (runc's
-/// label.SetFileLabel of /dev/mqueue). `dir` is the root, opened for reading.
-pub fn label_mount_root(fstype: &str, dir: BorrowedFd<'_>, label: Option<&str>) -> Result<()> {
-    let Some(label) = label.filter(|l| !l.is_empty()) else {
-        return Ok(());
-    };
-    if !labels_root_after_mount(fstype) {
-        return Ok(());
-    }
+/// Label the root of a just mounted file system with `linux.mountLabel`,
+/// for the file systems that get it that way ([`labels_root_after_mount`]:
+/// runc's label.SetFileLabel of /dev/mqueue). `dir` is the root, opened for
+/// reading.
+pub fn label_mount_root(dir: BorrowedFd<'_>, label: &str) -> Result<()> {
     // SAFETY: a valid descriptor, a NUL-terminated name, and a buffer of
     // the length given.
     let r = unsafe {

@@ -154,8 +154,10 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
-/// Mark every descriptor from `first` upwards close-on-exec.
-pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): whether the kernel (5.11+)
+/// marked every descriptor from `first` upwards close-on-exec. Allocates
+/// nothing (safe in a forked child).
+fn close_range_cloexec(first: u32) -> bool {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: plain integers; with CLOSE_RANGE_CLOEXEC nothing is closed now, so
     // no descriptor owned by Rust code becomes dangling.
@@ -167,7 +169,12 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
             CLOSE_RANGE_CLOEXEC,
         )
     };
-    if ret == 0 {
+    ret == 0
+}
+
+/// Mark every descriptor from `first` upwards close-on-exec.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    if close_range_cloexec(first) {
         return Ok(());
     }
     // Older kernels: walk /proc/self/fd.
@@ -575,18 +582,9 @@ pub fn exec_init_child(
             unsafe { libc::_exit(127) };
         }
     }
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: plain integers; with CLOSE_RANGE_CLOEXEC nothing is closed now.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first_stray as libc::c_uint,
-            libc::c_uint::MAX,
-            CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if ret != 0 {
-        // Kernels before 5.11: one by one, up to the descriptor limit.
+    if !close_range_cloexec(first_stray as u32) {
+        // Kernels before 5.11: one by one, up to the descriptor limit (the
+        // /proc/self/fd walk of `cloexec_from` would allocate).
         let mut lim = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,

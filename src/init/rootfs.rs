@@ -400,10 +400,11 @@ fn mount_entry(
             verify_fs(mounted.as_fd(), typ, dest)?;
         }
         // mqueue takes linux.mountLabel on its root, not in its data.
-        let label = mount_label(&cfg.spec).filter(|l| !l.is_empty());
-        if label.is_some() && crate::lsm::labels_root_after_mount(typ) {
+        if let Some(label) = mount_label(&cfg.spec).filter(|l| !l.is_empty())
+            && crate::lsm::labels_root_after_mount(typ)
+        {
             let d = open_dir(mounted.as_fd(), dest)?;
-            crate::lsm::label_mount_root(typ, d.as_fd(), label)?;
+            crate::lsm::label_mount_root(d.as_fd(), label)?;
         }
         if let Some(old) = copy_from {
             copy_up(old.as_fd(), mounted.as_fd(), dest)?;

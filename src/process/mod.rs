@@ -63,7 +63,6 @@ struct Prepared {
     moves: [Option<(RawFd, RawFd)>; 3],
     first_stray: RawFd,
     base: RawFd,
-    console: bool,
     argv: crate::sys::ExecVec,
     envp: crate::sys::ExecVec,
 }
@@ -100,7 +99,6 @@ fn prepare(fifo: &OwnedFd, console: Option<&OwnedFd>, preserve_fds: u32) -> Resu
     if log::log_enabled!(log::Level::Debug) {
         envp.push(c"_HUSK_DEBUG=1".to_owned());
     }
-    let console = console_hi.is_some();
     let mut high = vec![sock_hi, fifo_hi];
     high.extend(console_hi);
     Ok(Prepared {
@@ -110,7 +108,6 @@ fn prepare(fifo: &OwnedFd, console: Option<&OwnedFd>, preserve_fds: u32) -> Resu
         moves,
         first_stray,
         base,
-        console,
         argv: crate::sys::ExecVec::new(argv),
         envp: crate::sys::ExecVec::new(envp),
     })
@@ -145,7 +142,7 @@ impl Prepared {
                     in_cgroup,
                     sock: self.parent,
                     fifo_fd: self.base + 1,
-                    console_fd: self.console.then_some(self.base + 2),
+                    console_fd: self.moves[2].map(|(_, to)| to),
                 })
             }
         }
