@@ -214,34 +214,27 @@ pub fn create(root: &Root, o: &CreateOpts) -> Result<Created> {
     let (console_child, console_keep) =
         crate::tty::console_socket(o.console_socket.as_deref(), terminal)?;
     let sealed = process::sealed::open()?;
-    // On a pure v2 host the init is born in its cgroup (clone3 + CLONE_INTO_CGROUP).
-    let pure_v2 =
-        cg.dirs.len() == 1 && cgroups::hierarchies().is_ok_and(|h| cgroups::is_pure_v2(&h));
-    let mut init = if pure_v2 {
-        process::spawn_init_into(
-            &sealed,
-            &fifo,
-            console_child.as_ref(),
-            passthrough,
-            &cg.dirs[0],
-        )?
-    } else {
-        process::spawn_init(&sealed, &fifo, console_child.as_ref(), passthrough)?
-    };
+    // The init enters its cgroups before its exec (born in the cgroup2 one).
+    let entry = cgroups::join::Entry::open(&cg)?;
+    let mut init =
+        process::spawn_init(&sealed, &fifo, console_child.as_ref(), passthrough, &entry)?;
     drop(console_child);
     drop(sealed);
     undo.pid = Some(init.child.id() as i32);
     crate::fault::point("create:after-spawn");
-    let result = bootstrap(&mut init, &cg, &bundle, o, &cg_path, &mut undo.rdt);
+    let result = init
+        .join_rest(&entry)
+        .and_then(|()| bootstrap(&mut init, &cg, &bundle, o, &cg_path, &mut undo.rdt));
     // Reap the direct child if it was only the intermediate (or it died).
     let container_pid = match result {
         Ok(pid) => pid,
         Err(e) => {
             let _ = init.child.kill();
             let _ = init.child.wait();
-            return Err(e);
+            return Err(init.join_error(&entry).unwrap_or(e));
         }
     };
+    drop(entry);
     undo.pid = Some(container_pid);
     crate::fault::point("create:after-bootstrap");
     if container_pid != init.child.id() as i32 {
@@ -298,9 +291,6 @@ fn bootstrap(
     rdt: &mut crate::rdt::Made,
 ) -> Result<i32> {
     let pid = init.child.id() as i32;
-    if !init.in_cgroup {
-        cgroups::add_process(cg, pid)?;
-    }
     crate::rdt::apply(&bundle.spec, &o.id, pid, rdt)?;
     {
         let linux = bundle.spec.linux().as_ref();

@@ -102,28 +102,38 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
         }
         None => None,
     };
-    let spawned = process::spawn_init(&sealed, &init_pidfd, console_child.as_ref(), o.preserve_fds);
+    let cg = match &o.cgroup {
+        Some(sub) => {
+            let mut c = st.cgroup.clone();
+            c.dirs = c
+                .dirs
+                .iter()
+                .map(|d| d.join(sub.trim_start_matches('/')))
+                .collect();
+            c
+        }
+        None => st.cgroup.clone(),
+    };
+    let entry = cgroups::join::Entry::open(&cg).map_err(|e| e.context("exec"));
+    let spawned = entry.and_then(|entry| {
+        let init = process::spawn_init(
+            &sealed,
+            &init_pidfd,
+            console_child.as_ref(),
+            o.preserve_fds,
+            &entry,
+        )?;
+        Ok((init, entry))
+    });
     if let Some(old) = saved {
         let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &old);
     }
-    let mut init = spawned?;
+    let (mut init, entry) = spawned?;
     drop((sealed, console_child));
     let child = init.child.id() as i32;
     crate::fault::point("exec:after-spawn");
     let result = (|| -> Result<i32> {
-        let cg = match &o.cgroup {
-            Some(sub) => {
-                let mut c = st.cgroup.clone();
-                c.dirs = c
-                    .dirs
-                    .iter()
-                    .map(|d| d.join(sub.trim_start_matches('/')))
-                    .collect();
-                c
-            }
-            None => st.cgroup.clone(),
-        };
-        cgroups::add_process(&cg, child).map_err(|e| e.context("exec"))?;
+        init.join_rest(&entry).map_err(|e| e.context("exec"))?;
         crate::rdt::add_task(spec, &o.id, child).map_err(|e| e.context("exec"))?;
         let cfg = protocol::ExecConfig {
             id: o.id.clone(),
@@ -173,9 +183,13 @@ pub fn exec(root: &Root, o: ExecOpts) -> Result<i32> {
         Err(e) => {
             let _ = init.child.kill();
             let _ = init.child.wait();
-            return Err(e);
+            return Err(init
+                .join_error(&entry)
+                .map(|j| j.context("exec"))
+                .unwrap_or(e));
         }
     };
+    drop(entry);
     if pid != child {
         let _ = init.child.wait();
     }

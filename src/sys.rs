@@ -564,17 +564,41 @@ impl ExecVec {
     }
 }
 
-/// In the child of a fork of husk's create or exec: put the init's
-/// descriptors in place, mark the rest close-on-exec, clear the signal mask
-/// and execveat the sealed binary. Allocates nothing (everything was built
-/// before the fork). Never returns (exit 127 on failure).
+/// The v1 cgroups a forked child enters itself (`tasks` files it writes "0"
+/// into) and the pipe it reports a refusal on.
+pub struct ChildJoin<'a> {
+    pub tasks: &'a [RawFd],
+    pub report: RawFd,
+}
+
+/// In the child of a fork of husk's create or exec: enter the container's
+/// v1 cgroups, put the init's descriptors in place, mark the rest
+/// close-on-exec, clear the signal mask and execveat the sealed binary.
+/// Allocates nothing (everything was built before the fork). Never returns
+/// (exit 127 on failure).
 pub fn exec_init_child(
+    join: ChildJoin<'_>,
     sealed: BorrowedFd<'_>,
     moves: &[Option<(RawFd, RawFd)>],
     first_stray: RawFd,
     argv: &ExecVec,
     envp: &ExecVec,
 ) -> ! {
+    for (i, fd) in join.tasks.iter().enumerate() {
+        // SAFETY: a one-byte write from a static buffer to a descriptor this
+        // process owns; on failure an 8-byte report from a stack buffer to
+        // the (non-blocking, empty) report pipe, then _exit.
+        unsafe {
+            if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                let errno = Errno::last_raw();
+                let mut msg = [0u8; 8];
+                msg[..4].copy_from_slice(&(i as u32).to_ne_bytes());
+                msg[4..].copy_from_slice(&errno.to_ne_bytes());
+                libc::write(join.report, msg.as_ptr().cast(), msg.len());
+                libc::_exit(127);
+            }
+        }
+    }
     for (from, to) in moves.iter().flatten() {
         // SAFETY: dup2 on descriptors this process owns.
         if unsafe { libc::dup2(*from, *to) } < 0 {

@@ -4,6 +4,7 @@
 
 pub mod bpf;
 pub mod devices;
+pub mod join;
 pub mod plan;
 pub mod stats;
 pub mod v1;
@@ -396,16 +397,6 @@ fn unified_hugetlb(hier: &[Hierarchy], path: &str) -> Result<Option<PathBuf>> {
 
 fn read_num(p: &Path) -> Option<i64> {
     fs::read_to_string(p).ok()?.trim().parse().ok()
-}
-
-/// Place a process in every directory of the container's cgroup.
-pub fn add_process(st: &CgroupState, pid: i32) -> Result<()> {
-    for dir in &st.dirs {
-        let f = dir.join("cgroup.procs");
-        fs::write(&f, pid.to_string())
-            .map_err(|e| io_err("write", &f, e).context("join cgroup"))?;
-    }
-    Ok(())
 }
 
 /// Remove the container's cgroup directories (waiting briefly for exiting tasks).
