@@ -1,13 +1,15 @@
 //! The command line, as runc's: global flags before the verb, one small
 //! function per verb calling the library.
 
+mod args;
 mod features;
 mod spec_cmd;
+mod verbs;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use args::Parsed;
 
 use crate::container::{self, CreateOpts};
 use crate::error::{Error, Result};
@@ -27,307 +29,131 @@ pub fn version_text() -> String {
 /// The runtime-spec version husk implements.
 pub const SPEC_VERSION: &str = "1.3.0";
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "husk",
-    about = "an OCI container runtime",
-    disable_version_flag = true
-)]
-pub struct Cli {
-    /// root directory for storage of container state
-    #[arg(long, default_value = "/run/husk", value_name = "DIR")]
-    root: PathBuf,
-    /// set the log file to write husk logs to (default is stderr)
-    #[arg(long, value_name = "FILE")]
-    log: Option<PathBuf>,
-    /// set the log format ('text' (default), or 'json')
-    #[arg(long = "log-format", default_value = "text", value_parser = ["text", "json"])]
-    log_format: String,
-    /// enable debug logging
-    #[arg(long)]
-    debug: bool,
-    /// enable systemd cgroup support (a slice:prefix:name cgroupsPath is refused: no systemd driver yet)
-    #[arg(long = "systemd-cgroup")]
-    systemd_cgroup: bool,
-    /// ignore cgroup permission errors ('true', 'false', or 'auto')
-    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
-    rootless: Option<String>,
-    /// path to the criu binary (accepted for compatibility; checkpoint/restore is not supported)
-    #[arg(long, hide = true)]
-    criu: Option<String>,
-    /// print the version
-    #[arg(short = 'v', long = "version")]
-    version: bool,
-    #[command(subcommand)]
-    cmd: Option<Cmd>,
-}
-
-#[derive(clap::Args, Debug, Clone)]
-struct CreateArgs {
-    /// path to the root of the bundle directory
-    #[arg(short = 'b', long, default_value = ".")]
-    bundle: PathBuf,
-    /// path to a unix socket that receives the pty master
-    #[arg(long = "console-socket")]
-    console_socket: Option<PathBuf>,
-    /// file to write the process id to
-    #[arg(long = "pid-file")]
-    pid_file: Option<PathBuf>,
-    /// do not use pivot root to jail the process inside the rootfs
-    #[arg(long = "no-pivot")]
-    no_pivot: bool,
-    /// do not create a new session keyring for the container
-    #[arg(long = "no-new-keyring")]
-    no_new_keyring: bool,
-    /// pass N additional file descriptors (3..3+N) to the container
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    preserve_fds: u32,
-    /// container id
-    id: String,
-}
-
-#[derive(clap::Args, Debug)]
-struct UpdateArgs {
-    /// path to a file with the resources to update, or '-' for stdin
-    #[arg(short = 'r', long)]
-    resources: Option<String>,
-    /// memory limit (in bytes, or with a k, m, g suffix)
-    #[arg(long)]
-    memory: Option<String>,
-    /// total memory usage (memory + swap); -1 for unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    memory_swap: Option<String>,
-    /// memory reservation or soft limit
-    #[arg(long = "memory-reservation")]
-    memory_reservation: Option<String>,
-    /// kernel memory limit (deprecated, ignored)
-    #[arg(long = "kernel-memory")]
-    kernel_memory: Option<String>,
-    /// kernel memory limit for tcp buffers (deprecated, ignored)
-    #[arg(long = "kernel-memory-tcp")]
-    kernel_memory_tcp: Option<String>,
-    /// CPU shares (relative weight vs. other containers)
-    #[arg(long = "cpu-share", alias = "cpu-shares")]
-    cpu_share: Option<u64>,
-    /// CPU CFS period in microseconds
-    #[arg(long = "cpu-period")]
-    cpu_period: Option<u64>,
-    /// CPU CFS hardcap limit in microseconds
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
-    cpu_quota: Option<i64>,
-    /// CPU CFS hardcap burst limit in microseconds
-    #[arg(long = "cpu-burst")]
-    cpu_burst: Option<u64>,
-    /// CPU realtime period in microseconds
-    #[arg(long = "cpu-rt-period")]
-    cpu_rt_period: Option<u64>,
-    /// CPU realtime hardcap limit in microseconds
-    #[arg(long = "cpu-rt-runtime")]
-    cpu_rt_runtime: Option<i64>,
-    /// SCHED_IDLE for the cgroup (1) or not (0)
-    #[arg(long = "cpu-idle")]
-    cpu_idle: Option<i64>,
-    /// CPU(s) to use
-    #[arg(long = "cpuset-cpus")]
-    cpuset_cpus: Option<String>,
-    /// memory node(s) to use
-    #[arg(long = "cpuset-mems")]
-    cpuset_mems: Option<String>,
-    /// maximum number of pids allowed in the container (-1 for unlimited)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pids_limit: Option<i64>,
-    /// block IO weight (10 to 1000)
-    #[arg(long = "blkio-weight")]
-    blkio_weight: Option<u16>,
-    /// the new l3 cache schema (intelRdt: not supported)
-    #[arg(long = "l3-cache-schema")]
-    l3_cache_schema: Option<String>,
-    /// the new memory bandwidth schema (intelRdt: not supported)
-    #[arg(long = "mem-bw-schema")]
-    mem_bw_schema: Option<String>,
-    id: String,
-}
-
-impl UpdateArgs {
-    /// The resources patch these flags describe (over the -r file, if any).
-    fn patch(&self) -> Result<serde_json::Value> {
-        use crate::manage::parse_size;
-        let mut v = match &self.resources {
-            Some(p) => crate::manage::read_resources(p)?,
-            None => serde_json::json!({}),
-        };
-        if self.l3_cache_schema.is_some() || self.mem_bw_schema.is_some() {
-            return Err(Error::Msg("intelRdt is not supported by husk".into()));
-        }
-        let mut set = |path: &[&str], val: serde_json::Value| {
-            let mut cur = &mut v;
-            for k in &path[..path.len() - 1] {
-                cur = &mut cur[*k];
-            }
-            cur[path[path.len() - 1]] = val;
-        };
-        use serde_json::json;
-        if let Some(m) = &self.memory {
-            set(&["memory", "limit"], json!(parse_size(m)?));
-        }
-        if let Some(m) = &self.memory_swap {
-            set(&["memory", "swap"], json!(parse_size(m)?));
-        }
-        if let Some(m) = &self.memory_reservation {
-            set(&["memory", "reservation"], json!(parse_size(m)?));
-        }
-        if let Some(m) = &self.kernel_memory {
-            set(&["memory", "kernel"], json!(parse_size(m)?));
-        }
-        if let Some(m) = &self.kernel_memory_tcp {
-            set(&["memory", "kernelTCP"], json!(parse_size(m)?));
-        }
-        if let Some(x) = self.cpu_share {
-            set(&["cpu", "shares"], json!(x));
-        }
-        if let Some(x) = self.cpu_period {
-            set(&["cpu", "period"], json!(x));
-        }
-        if let Some(x) = self.cpu_quota {
-            set(&["cpu", "quota"], json!(x));
-        }
-        if let Some(x) = self.cpu_burst {
-            set(&["cpu", "burst"], json!(x));
-        }
-        if let Some(x) = self.cpu_rt_period {
-            set(&["cpu", "realtimePeriod"], json!(x));
-        }
-        if let Some(x) = self.cpu_rt_runtime {
-            set(&["cpu", "realtimeRuntime"], json!(x));
-        }
-        if let Some(x) = self.cpu_idle {
-            set(&["cpu", "idle"], json!(x));
-        }
-        if let Some(x) = &self.cpuset_cpus {
-            set(&["cpu", "cpus"], json!(x));
-        }
-        if let Some(x) = &self.cpuset_mems {
-            set(&["cpu", "mems"], json!(x));
-        }
-        if let Some(x) = self.pids_limit {
-            set(&["pids", "limit"], json!(x));
-        }
-        if let Some(x) = self.blkio_weight {
-            set(&["blockIO", "weight"], json!(x));
-        }
-        Ok(v)
+/// The resources patch `update`'s flags describe (over the -r file, if any).
+fn update_patch(a: &Parsed) -> Result<serde_json::Value> {
+    use crate::manage::parse_size;
+    use serde_json::json;
+    let mut v = match a.value("resources") {
+        Some(p) => crate::manage::read_resources(p)?,
+        None => json!({}),
+    };
+    if a.has("l3-cache-schema") || a.has("mem-bw-schema") {
+        return Err(Error::Msg("intelRdt is not supported by husk".into()));
     }
+    let mut set = |path: &[&str], val: serde_json::Value| {
+        let mut cur = &mut v;
+        for k in &path[..path.len() - 1] {
+            cur = &mut cur[*k];
+        }
+        cur[path[path.len() - 1]] = val;
+    };
+    let sizes = [
+        ("memory", ["memory", "limit"]),
+        ("memory-swap", ["memory", "swap"]),
+        ("memory-reservation", ["memory", "reservation"]),
+        ("kernel-memory", ["memory", "kernel"]),
+        ("kernel-memory-tcp", ["memory", "kernelTCP"]),
+    ];
+    for (flag, path) in sizes {
+        if let Some(m) = a.value(flag) {
+            set(&path, json!(parse_size(m)?));
+        }
+    }
+    // --cpu-shares is an alias of --cpu-share.
+    let share = a.num::<u64>("cpu-share").map_err(Error::Msg)?;
+    if let Some(x) = share.or(a.num::<u64>("cpu-shares").map_err(Error::Msg)?) {
+        set(&["cpu", "shares"], json!(x));
+    }
+    let unsigned = [
+        ("cpu-period", ["cpu", "period"]),
+        ("cpu-burst", ["cpu", "burst"]),
+        ("cpu-rt-period", ["cpu", "realtimePeriod"]),
+    ];
+    for (flag, path) in unsigned {
+        if let Some(x) = a.num::<u64>(flag).map_err(Error::Msg)? {
+            set(&path, json!(x));
+        }
+    }
+    let signed = [
+        ("cpu-quota", ["cpu", "quota"]),
+        ("cpu-rt-runtime", ["cpu", "realtimeRuntime"]),
+        ("cpu-idle", ["cpu", "idle"]),
+        ("pids-limit", ["pids", "limit"]),
+    ];
+    for (flag, path) in signed {
+        if let Some(x) = a.num::<i64>(flag).map_err(Error::Msg)? {
+            set(&path, json!(x));
+        }
+    }
+    if let Some(x) = a.value("cpuset-cpus") {
+        set(&["cpu", "cpus"], json!(x));
+    }
+    if let Some(x) = a.value("cpuset-mems") {
+        set(&["cpu", "mems"], json!(x));
+    }
+    if let Some(x) = a.num::<u16>("blkio-weight").map_err(Error::Msg)? {
+        set(&["blockIO", "weight"], json!(x));
+    }
+    Ok(v)
 }
 
-#[derive(clap::Args, Debug)]
-struct ExecArgs {
-    /// path to the process.json
-    #[arg(short = 'p', long)]
-    process: Option<PathBuf>,
-    /// allocate a pseudo-TTY
-    #[arg(short = 't', long)]
-    tty: bool,
-    /// path to a unix socket that receives the pty master
-    #[arg(long = "console-socket")]
-    console_socket: Option<PathBuf>,
-    /// current working directory in the container
-    #[arg(long)]
-    cwd: Option<String>,
-    /// set environment variables
-    #[arg(short = 'e', long = "env")]
-    env: Vec<String>,
-    /// UID (format: <uid>[:<gid>])
-    #[arg(short = 'u', long)]
-    user: Option<String>,
-    /// additional gids
-    #[arg(short = 'g', long = "additional-gids")]
-    additional_gids: Vec<u32>,
-    /// add a capability to the bounding set for the process
-    #[arg(short = 'c', long = "cap")]
-    cap: Vec<String>,
-    /// set the no new privileges value for the process
-    #[arg(long = "no-new-privs")]
-    no_new_privs: bool,
-    /// set the apparmor profile for the process
-    #[arg(long)]
-    apparmor: Option<String>,
-    /// set the asm process label for the process commonly used with selinux
-    #[arg(long = "process-label")]
-    process_label: Option<String>,
-    /// detach from the container's process
-    #[arg(short = 'd', long)]
-    detach: bool,
-    /// specify the file to write the process id to
-    #[arg(long = "pid-file")]
-    pid_file: Option<PathBuf>,
-    /// pass N additional file descriptors to the container
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    preserve_fds: u32,
-    /// run the process in an (existing) sub-cgroup
-    #[arg(long)]
-    cgroup: Option<String>,
-    /// allow exec in a paused container
-    #[arg(long = "ignore-paused")]
-    ignore_paused: bool,
-    /// path to a unix socket that receives a pidfd of the process
-    #[arg(long = "pidfd-socket")]
-    pidfd_socket: Option<PathBuf>,
-    id: String,
-    /// the command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    command: Vec<String>,
-}
-
-fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
-    let st = root.load(&a.id)?;
+fn exec_cmd(root: &Root, a: &Parsed) -> Result<i32> {
+    let id = a.args[0].clone();
+    // `husk exec ID -- CMD...`: the separator is not part of the command.
+    let mut command = a.args[1..].to_vec();
+    if command.first().is_some_and(|c| c == "--") {
+        command.remove(0);
+    }
+    let st = root.load(&id)?;
     let base = st
         .config
         .as_ref()
         .and_then(|c| c.process().clone())
         .unwrap_or_default();
-    let process = match &a.process {
+    let process = match a.value("process") {
         Some(path) => {
             let data = std::fs::read(path).map_err(|e| crate::error::io_err("read", path, e))?;
             let p = crate::spec::parse_process(&data)?;
             crate::exec::complete_process(p, &base)
         }
         None => {
-            if a.command.is_empty() {
+            if command.is_empty() {
                 return Err(Error::Msg(
                     "exec: a command or --process is required".into(),
                 ));
             }
+            let gids = a.nums::<u32>("additional-gids").map_err(Error::Msg)?;
             let mut p = crate::exec::process_from_cmdline(
                 &base,
                 &crate::exec::CmdlineProcess {
-                    args: a.command.clone(),
-                    tty: a.tty,
-                    cwd: a.cwd.as_deref(),
-                    env: &a.env,
-                    user: a.user.as_deref(),
-                    additional_gids: &a.additional_gids,
-                    caps: &a.cap,
-                    no_new_privs: a.no_new_privs,
+                    args: command,
+                    tty: a.has("tty"),
+                    cwd: a.value("cwd"),
+                    env: &a.values("env"),
+                    user: a.value("user"),
+                    additional_gids: &gids,
+                    caps: &a.values("cap"),
+                    no_new_privs: a.has("no-new-privs"),
                 },
             )?;
             // As runc: a flag given (and not empty) replaces the container's value.
-            if let Some(ap) = a.apparmor.filter(|s| !s.is_empty()) {
+            if let Some(ap) = a.value("apparmor").filter(|s| !s.is_empty()) {
                 if !crate::lsm::apparmor_enabled() {
                     return Err(Error::config(
                         "--apparmor",
                         "AppArmor is not enabled on this host",
                     ));
                 }
-                p.set_apparmor_profile(Some(ap));
+                p.set_apparmor_profile(Some(ap.to_string()));
             }
-            if let Some(l) = a.process_label.filter(|s| !s.is_empty()) {
+            if let Some(l) = a.value("process-label").filter(|s| !s.is_empty()) {
                 if !crate::lsm::selinux_enabled() {
                     return Err(Error::config(
                         "--process-label",
                         "SELinux is not enabled on this host",
                     ));
                 }
-                p.set_selinux_label(Some(l));
+                p.set_selinux_label(Some(l.to_string()));
             }
             p
         }
@@ -336,161 +162,107 @@ fn exec_cmd(root: &Root, a: ExecArgs) -> Result<i32> {
     crate::exec::exec(
         root,
         crate::exec::ExecOpts {
-            id: a.id,
+            id,
             process: Some(process),
-            detach: a.detach,
-            pid_file: a.pid_file,
-            console_socket: a.console_socket,
-            preserve_fds: a.preserve_fds,
-            cgroup: a.cgroup,
-            ignore_paused: a.ignore_paused,
-            pidfd_socket: a.pidfd_socket,
+            detach: a.has("detach"),
+            pid_file: a.value("pid-file").map(PathBuf::from),
+            console_socket: a.value("console-socket").map(PathBuf::from),
+            preserve_fds: a.num("preserve-fds").map_err(Error::Msg)?.unwrap_or(0),
+            cgroup: a.value("cgroup").map(String::from),
+            ignore_paused: a.has("ignore-paused"),
+            pidfd_socket: a.value("pidfd-socket").map(PathBuf::from),
         },
     )
 }
 
-#[derive(Subcommand, Debug)]
-enum Cmd {
-    /// create a container
-    Create(CreateArgs),
-    /// start a created container
-    Start { id: String },
-    /// output the state of a container
-    State { id: String },
-    /// send a signal to the container's init process
-    Kill {
-        /// send the signal to all processes in the container
-        #[arg(short = 'a', long)]
-        all: bool,
-        id: String,
-        #[arg(default_value = "SIGTERM")]
-        signal: String,
-    },
-    /// delete any resources held by the container
-    Delete {
-        /// kill the container if it is still running
-        #[arg(short = 'f', long)]
-        force: bool,
-        id: String,
-    },
-    /// create and run a container
-    Run {
-        /// detach from the container's process
-        #[arg(short = 'd', long)]
-        detach: bool,
-        /// do not delete the container after it exits
-        #[arg(long)]
-        keep: bool,
-        #[command(flatten)]
-        create: CreateArgs,
-    },
-    /// list containers started by husk with the given root
-    List {
-        /// table or json
-        #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
-        format: String,
-        /// display only container ids
-        #[arg(short = 'q', long)]
-        quiet: bool,
-    },
-    /// create a new specification file
-    Spec {
-        /// path to the root of the bundle directory
-        #[arg(short = 'b', long, default_value = ".")]
-        bundle: PathBuf,
-        /// generate a configuration for a rootless container
-        #[arg(long)]
-        rootless: bool,
-    },
-    /// show the enabled features
-    Features,
-    /// execute new process inside the container
-    Exec(Box<ExecArgs>),
-    /// display the processes running inside a container
-    Ps {
-        /// table or json
-        #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
-        format: String,
-        id: String,
-        /// options passed to ps (default -ef)
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        ps_args: Vec<String>,
-    },
-    /// suspend all processes inside the container
-    Pause { id: String },
-    /// resume all processes that have been previously paused
-    Resume { id: String },
-    /// update container resource constraints
-    Update(Box<UpdateArgs>),
-    /// display container events such as OOM notifications and usage statistics
-    Events {
-        /// display the container's stats then exit
-        #[arg(long)]
-        stats: bool,
-        /// set the stats collection interval
-        #[arg(long, default_value = "5s")]
-        interval: String,
-        id: String,
-    },
-    #[command(hide = true)]
-    Checkpoint {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
-    },
-    #[command(hide = true)]
-    Restore {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
-    },
-}
-
-impl From<CreateArgs> for CreateOpts {
-    fn from(a: CreateArgs) -> Self {
-        CreateOpts {
-            id: a.id,
-            bundle: a.bundle,
-            pid_file: a.pid_file,
-            console_socket: a.console_socket,
-            no_pivot: a.no_pivot,
-            no_new_keyring: a.no_new_keyring,
-            preserve_fds: a.preserve_fds,
-            foreground: false,
-        }
-    }
+/// The options of `create` and `run`.
+fn create_opts(a: &Parsed) -> Result<CreateOpts> {
+    Ok(CreateOpts {
+        id: a.args[0].clone(),
+        bundle: PathBuf::from(a.value("bundle").unwrap_or(".")),
+        pid_file: a.value("pid-file").map(PathBuf::from),
+        console_socket: a.value("console-socket").map(PathBuf::from),
+        no_pivot: a.has("no-pivot"),
+        no_new_keyring: a.has("no-new-keyring"),
+        preserve_fds: a.num("preserve-fds").map_err(Error::Msg)?.unwrap_or(0),
+        foreground: false,
+    })
 }
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => 1,
-            };
-            let _ = e.print();
-            return code;
-        }
-    };
-    if cli.version {
-        print!("{}", version_text());
-        return 0;
-    }
-    let format = if cli.log_format == "json" {
-        logging::Format::Json
-    } else {
-        logging::Format::Text
-    };
-    let to_file = match logging::init(cli.log.as_deref(), format, cli.debug) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("open log file {:?}: {e}", cli.log);
+    let argv: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<std::result::Result<_, _>>()
+    {
+        Ok(v) => v,
+        Err(a) => {
+            eprintln!("husk: argument {a:?} is not UTF-8");
             return 1;
         }
     };
-    match dispatch(cli) {
+    let mut global = Parsed::default();
+    let at = match args::parse(&argv, args::GLOBAL, true, None, &mut global) {
+        Ok(at) => at,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if global.has("version") {
+        print!("{}", version_text());
+        return 0;
+    }
+    let verb_name = argv.get(at).map(String::as_str);
+    if global.has("help") || verb_name.is_none() || verb_name == Some("help") {
+        let topic = argv
+            .get(at + 1)
+            .filter(|_| verb_name == Some("help"))
+            .and_then(|t| args::VERBS.iter().find(|v| v.name == *t));
+        print!("{}", args::help(topic));
+        return 0;
+    }
+    let verb_name = verb_name.unwrap_or_default();
+    let Some(verb) = args::VERBS.iter().find(|v| v.name == verb_name) else {
+        eprintln!("No help topic for '{verb_name}'");
+        return 3;
+    };
+    let mut cmd = Parsed::default();
+    let rest = &argv[at + 1..];
+    // Asked for help: anywhere among a verb's flags, before exec's command.
+    let help_at = rest.iter().position(|a| a == "--help" || a == "-h");
+    let before_rest = |i: usize| {
+        verb.rest_from
+            .is_none_or(|r| rest[..i].iter().filter(|a| !a.starts_with('-')).count() < r)
+    };
+    if help_at.is_some_and(before_rest) {
+        print!("{}", args::help(Some(verb)));
+        return 0;
+    }
+    if let Err(e) = args::parse(rest, verb.flags, false, verb.rest_from, &mut cmd)
+        .and_then(|_| args::check_count(verb, cmd.args.len()))
+    {
+        eprintln!("{e}");
+        return 1;
+    }
+    let format = match global.value("log-format").unwrap_or("text") {
+        "json" => logging::Format::Json,
+        "text" => logging::Format::Text,
+        other => {
+            eprintln!("invalid log format {other:?}: want text or json");
+            return 1;
+        }
+    };
+    let log = global.value("log").map(PathBuf::from);
+    let to_file = match logging::init(log.as_deref(), format, global.has("debug")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("open log file {log:?}: {e}");
+            return 1;
+        }
+    };
+    match dispatch(&global, verb.name, &cmd) {
         Ok(code) => code,
         Err(e) => {
             // One error line: in the log (stderr in runc's text format when there is no
@@ -504,9 +276,9 @@ pub fn main() -> i32 {
     }
 }
 
-fn check_rootless(v: &Option<String>) -> Result<()> {
+fn check_rootless(v: Option<&str>) -> Result<()> {
     let euid = nix::unistd::geteuid();
-    match v.as_deref() {
+    match v {
         Some("true") => Err(Error::Msg(
             "rootless mode is not supported by this husk yet".into(),
         )),
@@ -520,69 +292,69 @@ fn check_rootless(v: &Option<String>) -> Result<()> {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<i32> {
-    let root = Root::new(&cli.root);
-    let Some(cmd) = cli.cmd else {
-        let _ = <Cli as clap::CommandFactory>::command().print_help();
-        return Ok(0);
-    };
-    let _ = cli.criu;
-    if cli.systemd_cgroup {
+/// The `table` or `json` of list and ps.
+fn format_of(a: &Parsed) -> Result<&str> {
+    match a.value("format").unwrap_or("table") {
+        f @ ("table" | "json") => Ok(f),
+        other => Err(Error::Msg(format!(
+            "invalid format {other:?}: want table or json"
+        ))),
+    }
+}
+
+fn dispatch(global: &Parsed, verb: &str, a: &Parsed) -> Result<i32> {
+    let root = Root::new(std::path::Path::new(
+        global.value("root").unwrap_or("/run/husk"),
+    ));
+    if global.has("systemd-cgroup") {
         log::debug!(
             "--systemd-cgroup given: cgroupsPath in slice:prefix:name form will be refused"
         );
     }
-    match cmd {
-        Cmd::Create(a) => {
-            check_rootless(&cli.rootless)?;
-            container::create(&root, &a.into()).map(|_| 0)
+    let id = || a.args[0].as_str();
+    match verb {
+        "create" => {
+            check_rootless(global.value("rootless"))?;
+            container::create(&root, &create_opts(a)?).map(|_| 0)
         }
-        Cmd::Run {
-            detach,
-            keep,
-            create,
-        } => {
-            check_rootless(&cli.rootless)?;
-            crate::foreground::run(&root, &create.into(), detach, keep)
+        "run" => {
+            check_rootless(global.value("rootless"))?;
+            crate::foreground::run(&root, &create_opts(a)?, a.has("detach"), a.has("keep"))
         }
-        Cmd::Start { id } => container::start(&root, &id).map(|_| 0),
-        Cmd::State { id } => {
-            let v = container::state(&root, &id)?;
+        "start" => container::start(&root, id()).map(|_| 0),
+        "state" => {
+            let v = container::state(&root, id())?;
             print_json(&v);
             Ok(0)
         }
-        Cmd::Kill { all, id, signal } => {
-            let sig = container::parse_signal(&signal)?;
-            container::kill(&root, &id, sig, all).map(|_| 0)
+        "kill" => {
+            let sig = container::parse_signal(a.args.get(1).map_or("SIGTERM", String::as_str))?;
+            container::kill(&root, id(), sig, a.has("all")).map(|_| 0)
         }
-        Cmd::Delete { force, id } => container::delete(&root, &id, force).map(|_| 0),
-        Cmd::List { format, quiet } => list(&root, &format, quiet).map(|_| 0),
-        Cmd::Spec { bundle, rootless } => spec_cmd::write(&bundle, rootless).map(|_| 0),
-        Cmd::Features => {
+        "delete" => container::delete(&root, id(), a.has("force")).map(|_| 0),
+        "list" => list(&root, format_of(a)?, a.has("quiet")).map(|_| 0),
+        "spec" => spec_cmd::write(
+            std::path::Path::new(a.value("bundle").unwrap_or(".")),
+            a.has("rootless"),
+        )
+        .map(|_| 0),
+        "features" => {
             print_json(&features::features());
             Ok(0)
         }
-        Cmd::Exec(a) => exec_cmd(&root, *a),
-        Cmd::Ps {
-            format,
-            id,
-            ps_args,
-        } => crate::manage::ps(&root, &id, &format, &ps_args).map(|_| 0),
-        Cmd::Pause { id } => crate::manage::pause(&root, &id).map(|_| 0),
-        Cmd::Resume { id } => crate::manage::resume(&root, &id).map(|_| 0),
-        Cmd::Update(a) => {
-            let patch = a.patch()?;
-            crate::manage::update(&root, &a.id, &patch).map(|_| 0)
+        "exec" => exec_cmd(&root, a),
+        "ps" => crate::manage::ps(&root, id(), format_of(a)?, &a.args[1..]).map(|_| 0),
+        "pause" => crate::manage::pause(&root, id()).map(|_| 0),
+        "resume" => crate::manage::resume(&root, id()).map(|_| 0),
+        "update" => {
+            let patch = update_patch(a)?;
+            crate::manage::update(&root, id(), &patch).map(|_| 0)
         }
-        Cmd::Events {
-            stats,
-            interval,
-            id,
-        } => {
-            let iv = crate::manage::parse_duration(&interval)?;
-            crate::manage::events(&root, &id, stats, iv).map(|_| 0)
+        "events" => {
+            let iv = crate::manage::parse_duration(a.value("interval").unwrap_or("5s"))?;
+            crate::manage::events(&root, id(), a.has("stats"), iv).map(|_| 0)
         }
-        Cmd::Checkpoint { .. } | Cmd::Restore { .. } => Err(Error::Msg(
+        _ => Err(Error::Msg(
             "checkpoint and restore are not supported by husk".into(),
         )),
     }
@@ -673,40 +445,5 @@ mod tests {
         assert!(lines[0].starts_with("husk version "));
         assert!(lines[1].starts_with("commit: "));
         assert_eq!(lines[2], format!("spec: {SPEC_VERSION}"));
-    }
-
-    #[test]
-    fn parses_runc_style_lines() {
-        let c = Cli::try_parse_from([
-            "husk",
-            "--root",
-            "/r",
-            "--log",
-            "/l",
-            "--log-format",
-            "json",
-            "create",
-            "--bundle",
-            "/b",
-            "--pid-file",
-            "/p",
-            "c1",
-        ])
-        .unwrap();
-        assert_eq!(c.root, PathBuf::from("/r"));
-        assert!(matches!(c.cmd, Some(Cmd::Create(CreateArgs { ref id, .. })) if id == "c1"));
-        let c = Cli::try_parse_from(["husk", "kill", "c1", "9"]).unwrap();
-        assert!(matches!(c.cmd, Some(Cmd::Kill { ref signal, .. }) if signal == "9"));
-        let c = Cli::try_parse_from([
-            "husk",
-            "--rootless",
-            "false",
-            "--systemd-cgroup",
-            "delete",
-            "-f",
-            "c1",
-        ])
-        .unwrap();
-        assert!(matches!(c.cmd, Some(Cmd::Delete { force: true, .. })));
     }
 }
