@@ -97,8 +97,21 @@ fn unescape(s: &str) -> String {
         .replace("\\134", "\\")
 }
 
-/// The hierarchies of this host.
+/// The hierarchies of this host, read once per process: the parent reads
+/// them for the plan, the creation and the resources of one container, and
+/// never changes its mount namespace. (The init, which does, calls
+/// `read_hierarchies`.)
 pub fn hierarchies() -> Result<Vec<Hierarchy>> {
+    static HOST: std::sync::OnceLock<Vec<Hierarchy>> = std::sync::OnceLock::new();
+    if let Some(h) = HOST.get() {
+        return Ok(h.clone());
+    }
+    let h = read_hierarchies()?;
+    Ok(HOST.get_or_init(|| h).clone())
+}
+
+/// The hierarchies mounted in this process's mount namespace now.
+pub fn read_hierarchies() -> Result<Vec<Hierarchy>> {
     let mi = fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| io_err("read", "/proc/self/mountinfo", e))?;
     Ok(parse_hierarchies(&mi))

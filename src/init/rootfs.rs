@@ -569,7 +569,7 @@ fn mount_cgroup(
     dest: &Path,
     o: &MountOptions,
 ) -> Result<()> {
-    let hier = crate::cgroups::hierarchies()?;
+    let hier = crate::cgroups::read_hierarchies()?;
     let ro = o.flags.contains(MsFlags::MS_RDONLY);
     let base_flags = o.flags.difference(MsFlags::MS_RDONLY)
         | MsFlags::MS_NOSUID
