@@ -30,12 +30,15 @@ build_probe() {
 # Build husk as shipped and print its path: a static-pie binary (glibc linked
 # in, position independent, so ASLR stays). No dynamic loader, no libc.so to
 # map and relocate at each of create's execs: every command starts faster and
-# holds less memory. PROFILE=release (default) or dev. The --target keeps the
-# static flag off build scripts and proc-macros.
+# holds less memory. Relative relocations are packed (DT_RELR, glibc >= 2.36,
+# binutils >= 2.38): the table the start-up code reads shrinks from ~240 KiB
+# to ~4 KiB, which every husk process otherwise paged in.
+# PROFILE=release (default) or dev. The --target keeps the static flags off
+# build scripts and proc-macros.
 build_static() {
     local profile=${1:-release} dir=release
     [ "$profile" = dev ] && dir=debug
-    (cd "$HUSK_TOP" && RUSTFLAGS="-C target-feature=+crt-static" \
+    (cd "$HUSK_TOP" && RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs" \
         cargo build -q --bin husk --profile "$profile" --target x86_64-unknown-linux-gnu)
     echo "${CARGO_TARGET_DIR:-$HUSK_TOP/target}/x86_64-unknown-linux-gnu/$dir/husk"
 }
