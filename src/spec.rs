@@ -37,6 +37,14 @@ pub fn parse(data: &[u8]) -> Result<Spec> {
         serde_json::from_slice(data).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
     drop_unknown_capabilities(&mut value);
     normalize_extras(&mut value, "/process");
+    // The strict parse runs on the text (the same deserialiser the state
+    // files and the init's bootstrap use, so create and run page in one copy
+    // of it); only a config that fails it is parsed again, slowly, for the
+    // JSON path of the bad value.
+    let text = serde_json::to_vec(&value).map_err(|e| Error::Msg(format!("invalid JSON: {e}")))?;
+    if let Ok(spec) = serde_json::from_slice::<Spec>(&text) {
+        return Ok(spec);
+    }
     serde_path_to_error::deserialize::<_, Spec>(value).map_err(|e| {
         let p = e.path().to_string();
         Error::config(p, e.into_inner().to_string())
