@@ -76,7 +76,7 @@ impl Parsed {
 /// Returns the index where the global parse stopped.
 pub fn parse(
     args: &[String],
-    flags: &'static [Flag],
+    flags: &[&'static [Flag]],
     stop_at_arg: bool,
     rest_from: Option<usize>,
     out: &mut Parsed,
@@ -105,6 +105,7 @@ pub fn parse(
         let single = !a.starts_with("--");
         let f = flags
             .iter()
+            .flat_map(|set| set.iter())
             .find(|f| f.long == name || (single && f.short.is_some_and(|c| name == c.to_string())))
             .ok_or_else(|| format!("flag provided but not defined: -{name}"))?;
         let value = match (f.value, inline) {
@@ -178,6 +179,7 @@ pub fn help(verb: Option<&Verb>) -> String {
             if !v.flags.is_empty() {
                 s.push_str("\nOPTIONS:\n");
                 list(&mut s, v.flags);
+                list(&mut s, v.also);
             }
         }
     }
@@ -219,7 +221,7 @@ mod tests {
     fn global_flags_stop_at_the_verb() {
         let a = strings(&["--root", "/r", "--log-format=json", "-debug", "create", "x"]);
         let mut p = Parsed::default();
-        let at = parse(&a, GLOBAL, true, None, &mut p).unwrap();
+        let at = parse(&a, &[GLOBAL], true, None, &mut p).unwrap();
         assert_eq!(at, 4);
         assert_eq!(p.value("root"), Some("/r"));
         assert_eq!(p.value("log-format"), Some("json"));
@@ -237,14 +239,14 @@ mod tests {
             "2",
         ]);
         let mut p = Parsed::default();
-        parse(&a, verb("create").flags, false, None, &mut p).unwrap();
+        parse(&a, &[verb("create").flags], false, None, &mut p).unwrap();
         assert_eq!(p.args, ["c1"]);
         assert_eq!(p.value("bundle"), Some("/b"));
         assert_eq!(p.value("pid-file"), Some("/p"));
         assert_eq!(p.num::<u32>("preserve-fds"), Ok(Some(2)));
         let a = strings(&["-b", "/b", "c1"]);
         let mut p = Parsed::default();
-        parse(&a, verb("create").flags, false, None, &mut p).unwrap();
+        parse(&a, &[verb("create").flags], false, None, &mut p).unwrap();
         assert_eq!(p.value("bundle"), Some("/b"));
     }
 
@@ -252,7 +254,7 @@ mod tests {
     fn values_may_look_like_flags() {
         let a = strings(&["--memory-swap", "-1", "--pids-limit", "-1", "-r", "-", "c1"]);
         let mut p = Parsed::default();
-        parse(&a, verb("update").flags, false, None, &mut p).unwrap();
+        parse(&a, &[verb("update").flags], false, None, &mut p).unwrap();
         assert_eq!(p.num::<i64>("pids-limit"), Ok(Some(-1)));
         assert_eq!(p.value("memory-swap"), Some("-1"));
         assert_eq!(p.value("resources"), Some("-"));
@@ -266,7 +268,7 @@ mod tests {
             "-e", "A=1", "--env", "B=2", "-t", "c1", "sh", "-c", "--", "echo",
         ]);
         let mut p = Parsed::default();
-        parse(&a, v.flags, false, v.rest_from, &mut p).unwrap();
+        parse(&a, &[v.flags], false, v.rest_from, &mut p).unwrap();
         assert_eq!(p.values("env"), ["A=1", "B=2"]);
         assert!(p.has("tty"));
         assert_eq!(p.args, ["c1", "sh", "-c", "--", "echo"]);
@@ -275,9 +277,9 @@ mod tests {
     #[test]
     fn errors_in_runc_words() {
         let mut p = Parsed::default();
-        let e = parse(&strings(&["--nope"]), GLOBAL, true, None, &mut p).unwrap_err();
+        let e = parse(&strings(&["--nope"]), &[GLOBAL], true, None, &mut p).unwrap_err();
         assert_eq!(e, "flag provided but not defined: -nope");
-        let e = parse(&strings(&["--root"]), GLOBAL, true, None, &mut p).unwrap_err();
+        let e = parse(&strings(&["--root"]), &[GLOBAL], true, None, &mut p).unwrap_err();
         assert_eq!(e, "flag needs an argument: -root");
         assert_eq!(
             check_count(verb("start"), 0).unwrap_err(),
@@ -288,7 +290,7 @@ mod tests {
         let mut p = Parsed::default();
         parse(
             &strings(&["--preserve-fds", "x", "c"]),
-            verb("create").flags,
+            &[verb("create").flags],
             false,
             None,
             &mut p,
@@ -306,7 +308,7 @@ mod tests {
         let mut p = Parsed::default();
         parse(
             &strings(&["--force=true", "c"]),
-            verb("delete").flags,
+            &[verb("delete").flags],
             false,
             None,
             &mut p,
@@ -316,7 +318,7 @@ mod tests {
         let mut p = Parsed::default();
         parse(
             &strings(&["-f", "--force=false", "c"]),
-            verb("delete").flags,
+            &[verb("delete").flags],
             false,
             None,
             &mut p,

@@ -203,7 +203,7 @@ pub fn main() -> i32 {
         }
     };
     let mut global = Parsed::default();
-    let at = match args::parse(&argv, args::GLOBAL, true, None, &mut global) {
+    let at = match args::parse(&argv, &[args::GLOBAL], true, None, &mut global) {
         Ok(at) => at,
         Err(e) => {
             eprintln!("{e}");
@@ -240,8 +240,14 @@ pub fn main() -> i32 {
         print!("{}", args::help(Some(verb)));
         return 0;
     }
-    if let Err(e) = args::parse(rest, verb.flags, false, verb.rest_from, &mut cmd)
-        .and_then(|_| args::check_count(verb, cmd.args.len()))
+    if let Err(e) = args::parse(
+        rest,
+        &[verb.flags, verb.also],
+        false,
+        verb.rest_from,
+        &mut cmd,
+    )
+    .and_then(|_| args::check_count(verb, cmd.args.len()))
     {
         eprintln!("{e}");
         return 1;

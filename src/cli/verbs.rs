@@ -32,6 +32,8 @@ pub struct Verb {
     pub about: &'static str,
     pub usage: &'static str,
     pub flags: &'static [Flag],
+    /// More flags (`run`: those of `create` and its own).
+    pub also: &'static [Flag],
     pub min: usize,
     pub max: Option<usize>,
     /// From this argument on, everything is an argument (exec's command,
@@ -113,36 +115,8 @@ const CREATE_FLAGS: &[Flag] = &[
     ),
 ];
 
-const RUN_FLAGS: &[Flag] = &[
-    opt(
-        "bundle",
-        Some('b'),
-        "DIR",
-        "path to the root of the bundle directory (default: \".\")",
-    ),
-    opt(
-        "console-socket",
-        None,
-        "PATH",
-        "path to a unix socket that receives the pty master",
-    ),
-    opt("pid-file", None, "FILE", "file to write the process id to"),
-    flag(
-        "no-pivot",
-        None,
-        "do not use pivot root to jail the process inside the rootfs",
-    ),
-    flag(
-        "no-new-keyring",
-        None,
-        "do not create a new session keyring for the container",
-    ),
-    opt(
-        "preserve-fds",
-        None,
-        "N",
-        "pass N additional file descriptors (3..3+N) to the container",
-    ),
+/// What `run` takes besides `create`'s flags.
+const RUN_ALSO: &[Flag] = &[
     flag("detach", Some('d'), "detach from the container's process"),
     flag("keep", None, "do not delete the container after it exits"),
 ];
@@ -342,6 +316,7 @@ const fn verb(
         about,
         usage,
         flags,
+        also: &[],
         min: 1,
         max: Some(1),
         rest_from: None,
@@ -386,12 +361,15 @@ pub const VERBS: &[Verb] = &[
             "kill the container if it is still running",
         )],
     ),
-    verb(
-        "run",
-        "create and run a container",
-        "<container-id>",
-        RUN_FLAGS,
-    ),
+    Verb {
+        also: RUN_ALSO,
+        ..verb(
+            "run",
+            "create and run a container",
+            "<container-id>",
+            CREATE_FLAGS,
+        )
+    },
     Verb {
         min: 0,
         max: Some(0),
