@@ -283,16 +283,18 @@ pub fn release_own_text() {
     }
     // The stack below this frame, as deep as set-up went, is dead: zero it
     // lazily. This function is never inlined, so every caller's frame lies
-    // above `here`; 16 KiB of margin keep this frame's own locals and the
-    // frames of the calls below (madvise's); the 256 KiB below those
-    // stay inside the stack's guard gap, where nothing else is mapped (holes
-    // make madvise return ENOMEM after doing the rest, which is fine).
+    // above `here`; the page below `here`'s page (4 to 8 KiB of margin)
+    // keeps this frame's own locals and the frames of the two small calls
+    // below it (dont_need, madvise's libc stub: no large locals); the 256
+    // KiB below stay inside the stack's guard gap, where nothing else is
+    // mapped (holes make madvise return ENOMEM after doing the rest, which
+    // is fine).
     let here = 0u8;
     let sp = std::ptr::addr_of!(here) as usize;
-    let top = (sp / 4096).saturating_sub(4) * 4096;
+    let top = (sp / 4096).saturating_sub(1) * 4096;
     let bottom = top.saturating_sub(256 << 10);
-    // Below the live stack (16 KiB under this frame): no live data
-    // is there, and anonymous pages read back as zeros if touched again.
+    // Below the live stack: no live data is there, and anonymous pages
+    // read back as zeros if touched again.
     dont_need(bottom, top);
 }
 
