@@ -35,10 +35,15 @@ build_probe() {
 # to ~4 KiB, which every husk process otherwise paged in.
 # PROFILE=release (default) or dev. The --target keeps the static flags off
 # build scripts and proc-macros.
+# The functions the commands run are laid out together, in the order of
+# hack/husk.order (made by hack/link-order): the kernel maps text 64 KiB
+# around each fault, so scattered code costs memory and faults.
+STATIC_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs"
 build_static() {
     local profile=${1:-release} dir=release
     [ "$profile" = dev ] && dir=debug
-    (cd "$HUSK_TOP" && RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs" \
+    local order="-C link-arg=-Wl,--symbol-ordering-file=$HUSK_TOP/hack/husk.order -C link-arg=-Wl,--no-warn-symbol-ordering"
+    (cd "$HUSK_TOP" && RUSTFLAGS="$STATIC_RUSTFLAGS $order" \
         cargo build -q --bin husk --profile "$profile" --target x86_64-unknown-linux-gnu)
     echo "${CARGO_TARGET_DIR:-$HUSK_TOP/target}/x86_64-unknown-linux-gnu/$dir/husk"
 }
