@@ -51,23 +51,18 @@ impl Parsed {
 
     /// A typed value, with Go's wording when it does not parse.
     pub fn num<T: FromStr>(&self, long: &str) -> Result<Option<T>, String> {
-        self.value(long)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("invalid value {v:?} for flag -{long}: parse error"))
-            })
-            .transpose()
+        self.value(long).map(|v| typed(long, v)).transpose()
     }
 
     pub fn nums<T: FromStr>(&self, long: &str) -> Result<Vec<T>, String> {
-        self.values(long)
-            .iter()
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("invalid value {v:?} for flag -{long}: parse error"))
-            })
-            .collect()
+        self.values(long).iter().map(|v| typed(long, v)).collect()
     }
+}
+
+/// A flag's value as a `T`, with Go's wording when it does not parse.
+fn typed<T: FromStr>(long: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("invalid value {v:?} for flag -{long}: parse error"))
 }
 
 /// Parse flags from `args` (after the program or the verb) into `out`.
@@ -103,11 +98,19 @@ pub fn parse(
             None => (body, None),
         };
         let single = !a.starts_with("--");
-        let f = flags
+        let found = flags
             .iter()
             .flat_map(|set| set.iter())
-            .find(|f| f.long == name || (single && f.short.is_some_and(|c| name == c.to_string())))
-            .ok_or_else(|| format!("flag provided but not defined: -{name}"))?;
+            .find(|f| f.long == name || (single && f.short.is_some_and(|c| name == c.to_string())));
+        let Some(f) = found else {
+            // Every verb takes -h/--help, as Go's flag package: what follows
+            // it is not parsed.
+            if name == "help" || (single && name == "h") {
+                out.flags.push(("help", None));
+                return Ok(args.len());
+            }
+            return Err(format!("flag provided but not defined: -{name}"));
+        };
         let value = match (f.value, inline) {
             (None, None) => None,
             (None, Some(v)) => match v.as_str() {
@@ -325,6 +328,40 @@ mod tests {
         )
         .unwrap();
         assert!(!p.has("force"));
+    }
+
+    #[test]
+    fn help_among_a_verbs_flags_but_not_in_execs_command() {
+        let v = verb("exec");
+        for a in [
+            &["--help"][..],
+            &["-e", "X=1", "-h"],
+            &["-d", "--help", "--bogus"],
+        ] {
+            let mut p = Parsed::default();
+            parse(&strings(a), &[v.flags], false, v.rest_from, &mut p).unwrap();
+            assert!(p.has("help"), "{a:?}");
+        }
+        let mut p = Parsed::default();
+        parse(
+            &strings(&["c1", "ls", "--help"]),
+            &[v.flags],
+            false,
+            v.rest_from,
+            &mut p,
+        )
+        .unwrap();
+        assert!(!p.has("help"));
+        assert_eq!(p.args, ["c1", "ls", "--help"]);
+        let mut p = Parsed::default();
+        let e = parse(
+            &strings(&["--bogus", "-h"]),
+            &[v.flags],
+            false,
+            v.rest_from,
+            &mut p,
+        );
+        assert_eq!(e.unwrap_err(), "flag provided but not defined: -bogus");
     }
 
     #[test]

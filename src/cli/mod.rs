@@ -229,26 +229,21 @@ pub fn main() -> i32 {
         return 3;
     };
     let mut cmd = Parsed::default();
-    let rest = &argv[at + 1..];
-    // Asked for help: anywhere among a verb's flags, before exec's command.
-    let help_at = rest.iter().position(|a| a == "--help" || a == "-h");
-    let before_rest = |i: usize| {
-        verb.rest_from
-            .is_none_or(|r| rest[..i].iter().filter(|a| !a.starts_with('-')).count() < r)
-    };
-    if help_at.is_some_and(before_rest) {
-        print!("{}", args::help(Some(verb)));
-        return 0;
-    }
     if let Err(e) = args::parse(
-        rest,
+        &argv[at + 1..],
         &[verb.flags, verb.also],
         false,
         verb.rest_from,
         &mut cmd,
-    )
-    .and_then(|_| args::check_count(verb, cmd.args.len()))
-    {
+    ) {
+        eprintln!("{e}");
+        return 1;
+    }
+    if cmd.has("help") {
+        print!("{}", args::help(Some(verb)));
+        return 0;
+    }
+    if let Err(e) = args::check_count(verb, cmd.args.len()) {
         eprintln!("{e}");
         return 1;
     }
