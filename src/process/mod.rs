@@ -143,22 +143,18 @@ impl Prepared {
             )
             .ok()
         });
-        let mut in_cgroup = dir.is_some();
-        let forked = match dir
+        let born = dir
             .as_ref()
-            .map(|d| crate::sys::clone3_into_cgroup(d.as_fd()))
-        {
-            Some(Err(e)) => {
-                log::debug!("clone3 into the cgroup: {e}; moving the init after spawning it");
-                in_cgroup = false;
-                crate::sys::fork()
-            }
-            Some(r) => r,
-            None => {
-                in_cgroup = entry.v2_dir().is_none();
-                crate::sys::fork()
-            }
-        };
+            .and_then(|d| match crate::sys::clone3_into_cgroup(d.as_fd()) {
+                Err(e) => {
+                    log::debug!("clone3 into the cgroup: {e}; moving the init after spawning it");
+                    None
+                }
+                ok => Some(ok),
+            });
+        // In its cgroup2 directory already, or with none to enter.
+        let in_cgroup = born.is_some() || entry.v2_dir().is_none();
+        let forked = born.unwrap_or_else(crate::sys::fork);
         match forked {
             Err(e) => Err(Error::call("fork", e)),
             Ok(None) => crate::sys::exec_init_child(
